@@ -1,0 +1,383 @@
+//! Callbacks: everything that can be connected to a signal.
+//!
+//! One trait, [`Handler`], covers every kind of callable. It is implemented
+//! for:
+//!
+//! - functions and closures `Fn(Event<A, K>) -> R`,
+//! - `async fn`s, async closures, and closures returning a future,
+//!   `Fn(Event<A, K>) -> impl Future<Output = R>`,
+//! - methods of an object held weakly, through [`weak`]: `Fn(Arc<T>, Event)`
+//!   (sync or async) and `Fn(&T, Event)` (sync),
+//!
+//! where the result `R` is `()` or `Result<(), E>` (see [`Outcome`]). The
+//! third parameter of [`Handler`] is a marker the compiler infers; it only
+//! keeps these implementations apart.
+
+use std::any::Any;
+use std::error::Error as StdError;
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+
+use futures::future::BoxFuture;
+
+use crate::error::CallbackError;
+use crate::event::Event;
+use crate::router::{Key, Target};
+use crate::sync::{Arc, Weak};
+
+/// What a callback may return: `()`, or `Result<(), E>` for any error that
+/// converts into `Box<dyn Error + Send + Sync>` (`std` errors, `String`,
+/// `&str`, `anyhow::Error`, ...). An `Err` is reported to the signal's
+/// error hook.
+///
+/// # Examples
+///
+/// ```
+/// use signal_dispatch::Outcome;
+///
+/// assert!(().into_result().is_ok());
+/// assert!(Err::<(), _>("broken").into_result().is_err());
+/// ```
+pub trait Outcome: Send + 'static {
+    /// The outcome as a result.
+    fn into_result(self) -> Result<(), CallbackError>;
+}
+
+impl Outcome for () {
+    fn into_result(self) -> Result<(), CallbackError> {
+        Ok(())
+    }
+}
+
+impl<E> Outcome for Result<(), E>
+where
+    E: Into<Box<dyn StdError + Send + Sync + 'static>> + Send + 'static,
+{
+    fn into_result(self) -> Result<(), CallbackError> {
+        self.map_err(CallbackError::from)
+    }
+}
+
+/// Marker types that keep the implementations of [`Handler`] apart. The
+/// compiler infers them; they never need naming.
+pub mod marker {
+    use std::marker::PhantomData;
+
+    /// A synchronous callable returning `R`.
+    #[derive(Debug)]
+    pub struct Sync<R>(PhantomData<fn() -> R>);
+
+    /// A callable returning a future `F`.
+    #[derive(Debug)]
+    pub struct Async<F>(PhantomData<fn() -> F>);
+
+    /// A synchronous method taking `&T`, returning `R`.
+    #[derive(Debug)]
+    pub struct ByRef<R>(PhantomData<fn() -> R>);
+
+    /// A method of a weakly held owner, itself of kind `M`.
+    #[derive(Debug)]
+    pub struct Owned<M>(PhantomData<fn() -> M>);
+}
+
+/// Anything that can be connected to a signal of arguments `A` and keys `K`.
+///
+/// See the [module documentation](self) for what implements it.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// use signal_dispatch::{Event, Signal, weak};
+///
+/// fn function(_: Event) {}
+/// async fn async_function(_: Event) {}
+/// struct Owner;
+/// impl Owner {
+///     fn method(&self, _: Event) {}
+///     async fn async_method(self: Arc<Self>, _: Event) {}
+/// }
+///
+/// let signal: Signal = Signal::new();
+/// let owner = Arc::new(Owner);
+/// signal.connect(function);
+/// signal.connect(async_function);
+/// signal.connect(|_event: Event| println!("closure"));
+/// signal.connect(async |_event: Event| println!("async closure"));
+/// signal.connect(|_event: Event| async { Ok::<(), std::io::Error>(()) });
+/// signal.connect(weak(&owner, Owner::method));
+/// signal.connect(weak(&owner, Owner::async_method));
+/// assert_eq!(signal.len(), 7);
+/// ```
+pub trait Handler<A, K, M>: Sized + Send + Sync + 'static {
+    /// Type-erases the handler into a stored callback.
+    fn into_callback(self) -> Callback<A, K>;
+}
+
+/// A type-erased callback as a signal stores it.
+pub struct Callback<A, K> {
+    erased: Box<dyn Erased<A, K>>,
+}
+
+impl<A: 'static, K: 'static> Callback<A, K> {
+    /// Whether the callback can still run (its weak owner, if any, is alive).
+    pub fn is_live(&self) -> bool {
+        self.erased.is_live()
+    }
+
+    /// Takes what a call needs before it is scheduled: `None` if the owner
+    /// died, otherwise the owner (if any), kept alive until the call.
+    pub(crate) fn bind(&self) -> Option<Owner> {
+        self.erased.bind()
+    }
+
+    /// Calls the callback (a sync one runs now; an async one returns its
+    /// future).
+    pub(crate) fn invoke(&self, owner: Owner, event: Event<A, K>) -> Invocation {
+        self.erased.invoke(owner, event)
+    }
+}
+
+impl<A: 'static, K: 'static> Target for Callback<A, K> {
+    fn is_live(&self) -> bool {
+        self.erased.is_live()
+    }
+}
+
+impl<A: 'static, K: 'static> fmt::Debug for Callback<A, K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Callback")
+            .field("live", &self.is_live())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A weakly held owner, upgraded for the duration of one call.
+pub(crate) type Owner = Option<Arc<dyn Any + Send + Sync>>;
+
+/// A started call.
+pub(crate) enum Invocation {
+    /// A sync callback ran to completion.
+    Ready(Result<(), CallbackError>),
+    /// An async callback returned its future.
+    Pending(BoxFuture<'static, Result<(), CallbackError>>),
+}
+
+trait Erased<A, K>: Send + Sync + 'static {
+    fn is_live(&self) -> bool;
+    fn bind(&self) -> Option<Owner>;
+    fn invoke(&self, owner: Owner, event: Event<A, K>) -> Invocation;
+}
+
+/// A callable over `Args` of kind `M` (see [`marker`]).
+trait Invoke<Args, M>: Send + Sync + 'static {
+    fn invoke(&self, args: Args) -> Invocation;
+}
+
+impl<F, R, A, K> Invoke<(Event<A, K>,), marker::Sync<R>> for F
+where
+    F: Fn(Event<A, K>) -> R + Send + Sync + 'static,
+    R: Outcome,
+{
+    fn invoke(&self, (event,): (Event<A, K>,)) -> Invocation {
+        Invocation::Ready(self(event).into_result())
+    }
+}
+
+impl<F, Fut, A, K> Invoke<(Event<A, K>,), marker::Async<Fut>> for F
+where
+    F: Fn(Event<A, K>) -> Fut + Send + Sync + 'static,
+    Fut: Future + Send + 'static,
+    Fut::Output: Outcome,
+{
+    fn invoke(&self, (event,): (Event<A, K>,)) -> Invocation {
+        let future = self(event);
+        Invocation::Pending(Box::pin(async move { future.await.into_result() }))
+    }
+}
+
+impl<F, R, T, A, K> Invoke<(Arc<T>, Event<A, K>), marker::Sync<R>> for F
+where
+    F: Fn(Arc<T>, Event<A, K>) -> R + Send + Sync + 'static,
+    R: Outcome,
+{
+    fn invoke(&self, (owner, event): (Arc<T>, Event<A, K>)) -> Invocation {
+        Invocation::Ready(self(owner, event).into_result())
+    }
+}
+
+impl<F, R, T, A, K> Invoke<(Arc<T>, Event<A, K>), marker::ByRef<R>> for F
+where
+    F: Fn(&T, Event<A, K>) -> R + Send + Sync + 'static,
+    R: Outcome,
+{
+    fn invoke(&self, (owner, event): (Arc<T>, Event<A, K>)) -> Invocation {
+        Invocation::Ready(self(&owner, event).into_result())
+    }
+}
+
+impl<F, Fut, T, A, K> Invoke<(Arc<T>, Event<A, K>), marker::Async<Fut>> for F
+where
+    F: Fn(Arc<T>, Event<A, K>) -> Fut + Send + Sync + 'static,
+    Fut: Future + Send + 'static,
+    Fut::Output: Outcome,
+{
+    fn invoke(&self, (owner, event): (Arc<T>, Event<A, K>)) -> Invocation {
+        let future = self(owner, event);
+        Invocation::Pending(Box::pin(async move { future.await.into_result() }))
+    }
+}
+
+/// A callable held strongly.
+struct Strong<F, M> {
+    call: F,
+    _kind: PhantomData<fn() -> M>,
+}
+
+impl<F, M, A, K> Erased<A, K> for Strong<F, M>
+where
+    F: Invoke<(Event<A, K>,), M>,
+    M: 'static,
+    A: 'static,
+    K: 'static,
+{
+    fn is_live(&self) -> bool {
+        true
+    }
+
+    fn bind(&self) -> Option<Owner> {
+        Some(None)
+    }
+
+    fn invoke(&self, _owner: Owner, event: Event<A, K>) -> Invocation {
+        self.call.invoke((event,))
+    }
+}
+
+impl<F, M, A, K> Handler<A, K, M> for F
+where
+    F: Invoke<(Event<A, K>,), M>,
+    M: 'static,
+    A: Send + Sync + 'static,
+    K: Key,
+{
+    fn into_callback(self) -> Callback<A, K> {
+        Callback {
+            erased: Box::new(Strong {
+                call: self,
+                _kind: PhantomData,
+            }),
+        }
+    }
+}
+
+/// A method of an owner held weakly, made by [`weak`].
+pub struct WeakMethod<T, F> {
+    owner: Weak<T>,
+    method: F,
+}
+
+/// Connects `method` of `owner` without keeping `owner` alive.
+///
+/// The connection holds a [`Weak`] to the owner. Each send that reaches it
+/// upgrades the owner when it schedules the call and keeps it alive until the
+/// call is done, so the method never runs on a dead owner; once the owner is
+/// dropped, no later send runs or counts the callback, and the connection is
+/// reclaimed by the signal's next connect or disconnect (or
+/// [`Signal::prune`](crate::Signal::prune)) — no send is needed.
+///
+/// `method` takes the owner as `&T` (sync), or as `Arc<T>` (sync or async).
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// use signal_dispatch::{Event, Signal, weak};
+///
+/// struct Person { name: String }
+/// impl Person {
+///     fn greet(&self, _event: Event) { println!("hello from {}", self.name); }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let signal: Signal = Signal::new();
+/// let mike = Arc::new(Person { name: "Mike".into() });
+/// let connection = signal.connect(weak(&mike, Person::greet));
+/// assert_eq!(signal.send().schedule().unwrap(), 1);
+/// tokio::task::yield_now().await; // the scheduled call holds Mike until it runs
+///
+/// drop(mike);
+/// assert_eq!(signal.send().schedule().unwrap(), 0);
+/// signal.prune();
+/// assert!(!connection.is_connected());
+/// # }
+/// ```
+pub fn weak<T, F>(owner: &Arc<T>, method: F) -> WeakMethod<T, F> {
+    WeakMethod {
+        owner: Arc::downgrade(owner),
+        method,
+    }
+}
+
+impl<T, F> fmt::Debug for WeakMethod<T, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WeakMethod")
+            .field("owner_alive", &(self.owner.strong_count() > 0))
+            .finish_non_exhaustive()
+    }
+}
+
+/// A [`WeakMethod`] as stored, its kind fixed.
+struct WeakCallback<T, F, M> {
+    owner: Weak<T>,
+    method: F,
+    _kind: PhantomData<fn() -> M>,
+}
+
+impl<T, F, M, A, K> Erased<A, K> for WeakCallback<T, F, M>
+where
+    T: Any + Send + Sync,
+    F: Invoke<(Arc<T>, Event<A, K>), M>,
+    M: 'static,
+    A: 'static,
+    K: 'static,
+{
+    fn is_live(&self) -> bool {
+        self.owner.strong_count() > 0
+    }
+
+    fn bind(&self) -> Option<Owner> {
+        let owner: Arc<dyn Any + Send + Sync> = self.owner.upgrade()?;
+        Some(Some(owner))
+    }
+
+    fn invoke(&self, owner: Owner, event: Event<A, K>) -> Invocation {
+        // `bind` gave this owner, so the downcast cannot fail; should it
+        // ever, skipping the call is the safe answer.
+        match owner.and_then(|owner| owner.downcast::<T>().ok()) {
+            Some(owner) => self.method.invoke((owner, event)),
+            None => Invocation::Ready(Ok(())),
+        }
+    }
+}
+
+impl<T, F, M, A, K> Handler<A, K, marker::Owned<M>> for WeakMethod<T, F>
+where
+    T: Any + Send + Sync,
+    F: Invoke<(Arc<T>, Event<A, K>), M>,
+    M: 'static,
+    A: Send + Sync + 'static,
+    K: Key,
+{
+    fn into_callback(self) -> Callback<A, K> {
+        Callback {
+            erased: Box::new(WeakCallback {
+                owner: self.owner,
+                method: self.method,
+                _kind: PhantomData,
+            }),
+        }
+    }
+}

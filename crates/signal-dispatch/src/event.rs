@@ -1,0 +1,101 @@
+//! The event a callback receives.
+
+use std::any::Any;
+use std::fmt;
+
+use crate::sender::Sender;
+use crate::signal::Signal;
+use crate::sync::Arc;
+
+/// What one send delivers to each callback it reaches: the signal, the
+/// send's senders and keys, and its arguments.
+///
+/// Every callback of one send shares the same event data (cloning an
+/// `Event` is one reference-count increment; the arguments are never copied
+/// per callback).
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// use signal_dispatch::{Event, Signal};
+///
+/// #[derive(Clone, Default)]
+/// struct Message { text: String }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let signal: Signal<Message> = Signal::new();
+/// let this = signal.clone();
+/// signal.connect(move |event: Event<Message>| {
+///     assert!(event.signal() == &this);
+///     assert_eq!(event.keys(), ["news"]);
+///     assert_eq!(event.sender::<&str>().as_deref(), Some(&"Ashley"));
+///     assert_eq!(event.args().text, "hello");
+/// });
+/// let ashley = Arc::new("Ashley");
+/// signal.send().key("news").sender(&ashley).with(|m| m.text = "hello".into()).schedule().unwrap();
+/// # }
+/// ```
+pub struct Event<A = (), K = String> {
+    delivery: Arc<Delivery<A, K>>,
+}
+
+/// The data of one send, shared by all its callbacks.
+pub(crate) struct Delivery<A, K> {
+    pub(crate) signal: Signal<A, K>,
+    pub(crate) senders: Vec<Sender>,
+    pub(crate) keys: Vec<K>,
+    pub(crate) args: Arc<A>,
+}
+
+impl<A, K> Event<A, K> {
+    pub(crate) fn new(delivery: Arc<Delivery<A, K>>) -> Self {
+        Event { delivery }
+    }
+
+    /// The signal that was sent (compare with `==`: signals are equal when
+    /// they are the same signal).
+    pub fn signal(&self) -> &Signal<A, K> {
+        &self.delivery.signal
+    }
+
+    /// The senders the send named, in the order it named them.
+    pub fn senders(&self) -> &[Sender] {
+        &self.delivery.senders
+    }
+
+    /// The first sender that is a `T`, if any.
+    pub fn sender<T: Any + Send + Sync>(&self) -> Option<Arc<T>> {
+        self.delivery.senders.iter().find_map(Sender::downcast)
+    }
+
+    /// The keys the send named, in the order it named them.
+    pub fn keys(&self) -> &[K] {
+        &self.delivery.keys
+    }
+
+    /// The send's arguments: the signal's defaults, or what the send gave.
+    pub fn args(&self) -> &A {
+        &self.delivery.args
+    }
+}
+
+impl<A, K> Clone for Event<A, K> {
+    fn clone(&self) -> Self {
+        Event {
+            delivery: self.delivery.clone(),
+        }
+    }
+}
+
+impl<A: fmt::Debug, K: fmt::Debug> fmt::Debug for Event<A, K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Event")
+            .field("signal", &self.delivery.signal)
+            .field("senders", &self.delivery.senders)
+            .field("keys", &self.delivery.keys)
+            .field("args", &self.delivery.args)
+            .finish()
+    }
+}

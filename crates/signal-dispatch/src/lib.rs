@@ -1,0 +1,185 @@
+//! A signal dispatcher for async Rust.
+//!
+//! Callbacks connect to a [`Signal`], optionally filtered by **sender**
+//! (object identity) or **key** (equality). A send schedules every matching
+//! callback — each once, however many of its filters matched — as its own
+//! task, and returns how many it scheduled. Callbacks receive an [`Event`]:
+//! the signal, the send's senders and keys, and the signal's typed
+//! arguments (its defaults, or what the send gave).
+//!
+//! This is the model of Python's `asyncio_dispatch`, made typed, thread-safe,
+//! identity-safe and lock-free on the send path.
+//!
+//! # Example
+//!
+//! ```
+//! use std::sync::Arc;
+//! use signal_dispatch::{Event, Filter, Signal, weak};
+//!
+//! #[derive(Clone, Default)]
+//! struct Message {
+//!     text: String,
+//! }
+//!
+//! struct Person {
+//!     name: &'static str,
+//! }
+//!
+//! impl Person {
+//!     fn message_received(&self, event: Event<Message>) {
+//!         println!("{} got: {}", self.name, event.args().text);
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let signal: Signal<Message> = Signal::new();
+//! let mike = Arc::new(Person { name: "Mike" });
+//! let ashley = Arc::new(Person { name: "Ashley" });
+//!
+//! // Mike hears messages from Ashley, and anything keyed "books".
+//! signal.connect_filtered(
+//!     Filter::new().sender(&ashley).key("books"),
+//!     weak(&mike, Person::message_received),
+//! );
+//!
+//! let sent = signal
+//!     .send()
+//!     .sender(&ashley)
+//!     .key("books")
+//!     .with(|m| m.text = "hello Mike!".into())
+//!     .schedule()
+//!     .unwrap();
+//! assert_eq!(sent, 1); // two filters matched; the callback runs once
+//! # }
+//! ```
+//!
+//! # Connecting
+//!
+//! [`Signal::connect`] takes anything implementing [`Handler`]: functions
+//! and closures taking an [`Event`], `async fn`s, async closures and closures
+//! returning futures, and methods of a weakly held owner through [`weak`].
+//! A callback may return `()` or `Result<(), E>`; see [`Outcome`].
+//! [`Signal::connect_filtered`] adds a [`Filter`].
+//!
+//! # Filtering
+//!
+//! - A connection with no filter is **unfiltered**: it runs on every send,
+//!   whether or not the send names senders or keys.
+//! - A filtered connection runs only on a send that names at least one of
+//!   its senders or keys. Several senders and keys are a union.
+//! - Keys match by `Hash` and `Eq`. The key type is the signal's `K`
+//!   parameter, `String` by default; sends and filters accept anything that
+//!   converts into it, `&str` included.
+//! - Senders match by **identity**: the same `Arc` allocation, never an
+//!   equal value. A filter holds its senders weakly (a [`SenderIdentity`]),
+//!   which also pins the sender's *address*: an object created after the
+//!   sender died can never be taken for it, even at the same address.
+//!   Callbacks get the senders back through [`Event::senders`] and
+//!   [`Event::sender`].
+//! - Each callback runs **once per send**, however many of its routes match.
+//!
+//! # Weak connections
+//!
+//! [`weak(&owner, method)`](weak) connects a method without keeping its owner
+//! alive. When a send reaches it, the owner is upgraded and kept alive until
+//! the call has run, so a method never runs on a dead owner. Once the owner
+//! is dropped, no later send runs or counts it, and its connection is
+//! reclaimed by the next connect or disconnect on the signal (each inspects
+//! a couple of connections), by a send that reaches it, or at once by
+//! [`Signal::prune`] — no send to it is ever needed.
+//!
+//! Closures are held **strongly**: what they capture lives until the
+//! connection ends.
+//!
+//! # Disconnection and drop
+//!
+//! [`Signal::connect`] returns a [`Connection`] handle:
+//! [`disconnect`](Connection::disconnect) ends it,
+//! [`remove_filter`](Connection::remove_filter) removes some senders or keys
+//! only (a connection left without routes is disconnected),
+//! [`add_filter`](Connection::add_filter) adds some, and
+//! [`guard`](Connection::guard) turns it into a [`ConnectionGuard`] that
+//! disconnects on drop. Disconnecting costs O(the connection's own routes);
+//! disconnecting twice, or after the signal is gone, is a no-op returning
+//! `false`. Dropping a `Connection` handle leaves the callback connected.
+//!
+//! A send that begins after `disconnect` returned never runs the callback.
+//! A send that was already under way may have scheduled it once; a call
+//! already scheduled or running is not cancelled.
+//!
+//! Dropping every handle to a signal drops its connections; callbacks
+//! already scheduled still run (each holds what it needs).
+//!
+//! # Ordering and concurrency
+//!
+//! - Callbacks of one send run as separate tasks, in no specified order, and
+//!   may run in parallel on a multi-threaded runtime.
+//! - [`Signal`] is `Send + Sync` and cheap to clone; connect, disconnect and
+//!   send from any thread. Sends take no lock: they read a snapshot of the
+//!   routing table, so a connection made during a send is not run by it.
+//! - No lock of this crate is held while user code runs — callbacks, error
+//!   hooks, or the drop of a callback's captures — so callbacks, and `Drop`
+//!   implementations of what they capture, may connect, disconnect and send
+//!   freely. (A key type's `Hash`, `Eq` and `Drop` are the exception: they
+//!   run inside the routing table and must not call back into the signal.)
+//!
+//! # Failures in callbacks
+//!
+//! A callback that panics, or returns `Err`, is isolated: its failure goes
+//! to the signal's error hook ([`SignalBuilder::on_error`]; by default a
+//! `tracing` error event) as a [`Failure`], and other callbacks and later
+//! sends are unaffected.
+//!
+//! # Runtimes
+//!
+//! By default callbacks run on the tokio runtime current at each send;
+//! sending where there is none returns [`SendError::NoRuntime`], never a
+//! panic. [`SignalBuilder::runtime`] pins a runtime (sends then work from
+//! any thread) and [`SignalBuilder::spawner`] takes any executor through the
+//! [`Spawn`] trait.
+//!
+//! # Features
+//!
+//! - `tokio` (default): run callbacks on tokio.
+//!
+//! # Reuse
+//!
+//! The routing table, [`router::Router`], is generic over what it stores and
+//! over the key type; other front ends (the Python module) keep their own
+//! callables in it.
+//!
+//! # Minimum supported Rust version
+//!
+//! Rust 1.85 (edition 2024).
+
+#![forbid(unsafe_code)]
+#![warn(
+    missing_docs,
+    missing_debug_implementations,
+    rust_2018_idioms,
+    unreachable_pub
+)]
+
+mod callback;
+mod connection;
+mod error;
+mod event;
+mod filter;
+pub mod router;
+mod send;
+mod sender;
+mod signal;
+mod spawn;
+mod sync;
+
+pub use callback::{Callback, Handler, Outcome, WeakMethod, marker, weak};
+pub use connection::{Connection, ConnectionGuard, ConnectionId};
+pub use error::{CallbackError, Failure, SendError, SpawnError};
+pub use event::Event;
+pub use filter::Filter;
+pub use router::Key;
+pub use send::SendBuilder;
+pub use sender::{Sender, SenderIdentity};
+pub use signal::{Signal, SignalBuilder, WeakSignal};
+pub use spawn::{Spawn, Task};

@@ -1,0 +1,687 @@
+//! The routing table: which stored targets a send reaches.
+//!
+//! A [`Router`] stores targets (for a [`Signal`](crate::Signal), its
+//! callbacks; for the Python module, Python callables) in [`Slot`]s, each
+//! with its routes: unfiltered, by key, or by sender identity. It answers one
+//! question on the hot path — which live, connected slots does a send with
+//! these keys and senders reach, each once? — without taking a lock.
+//!
+//! # How it is laid out
+//!
+//! - Readers (sends) take snapshots: the unfiltered slots are an
+//!   [`ArcSwap`]ed list; keyed and sender routes are buckets in lock-free
+//!   concurrent maps ([`papaya`]), one bucket per key or sender address.
+//!   Buckets are small immutable lists replaced whole on each change
+//!   (copy-on-write), so a send never sees a half-made bucket.
+//! - Writers (connect, disconnect) serialize on one mutex that sends never
+//!   touch. Each slot records its own routes, so removing a slot costs
+//!   O(its routes), never O(all keys of the signal).
+//! - Buckets hold [`Weak`] references; the registry (under the writer mutex)
+//!   holds the only long-lived strong reference. Dropping a bucket therefore
+//!   never drops a target, so user code (a callback's captures) is never
+//!   dropped inside a map operation or under the writer lock: removed slots
+//!   are dropped after the lock is released.
+//! - Dead targets ([`Target::is_live`]) and routes to dead senders are swept
+//!   a few slots at a time on every connect and disconnect, and all at once by
+//!   [`Router::prune`]; a send skips them. Memory therefore follows the live
+//!   connections without waiting for a send.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::hash::Hash;
+
+use arc_swap::ArcSwap;
+use indexmap::IndexMap;
+use smallvec::SmallVec;
+
+use crate::connection::ConnectionId;
+use crate::filter::Filter;
+use crate::sender::SenderIdentity;
+use crate::sync::{Arc, AtomicBool, AtomicUsize, Mutex, Ordering, Weak, lock};
+
+/// What a key must be: hashable, comparable, cheap enough to clone, and
+/// shareable across threads. Implemented for every such type.
+///
+/// A key's `Hash`, `Eq` and `Drop` run inside the routing table's writer
+/// critical section, so they must not call back into the signal.
+pub trait Key: Hash + Eq + Clone + Send + Sync + 'static {}
+
+impl<T: Hash + Eq + Clone + Send + Sync + 'static> Key for T {}
+
+/// What a router stores.
+///
+/// # Examples
+///
+/// ```
+/// use signal_dispatch::router::Target;
+///
+/// struct Named(&'static str);
+/// impl Target for Named {}
+/// assert!(Named("x").is_live());
+/// ```
+pub trait Target: Send + Sync + 'static {
+    /// Whether the target can still run. A target that is not live is never
+    /// selected and is reclaimed by the next sweep. Held weakly, a target
+    /// dies with its owner.
+    fn is_live(&self) -> bool {
+        true
+    }
+}
+
+/// One connection in a [`Router`]: a target and its routes.
+pub struct Slot<T, K> {
+    id: ConnectionId,
+    connected: AtomicBool,
+    routes: Mutex<Routes<K>>,
+    target: T,
+}
+
+impl<T, K> Slot<T, K> {
+    /// The connection's id, unique in the process.
+    pub fn id(&self) -> ConnectionId {
+        self.id
+    }
+
+    /// What the slot stores.
+    pub fn target(&self) -> &T {
+        &self.target
+    }
+
+    /// Whether the slot is still in its router. A send that began after this
+    /// turned `false` never selects it.
+    pub fn is_connected(&self) -> bool {
+        self.connected.load(Ordering::Acquire)
+    }
+}
+
+impl<T, K: fmt::Debug> fmt::Debug for Slot<T, K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let routes = lock(&self.routes);
+        f.debug_struct("Slot")
+            .field("id", &self.id)
+            .field("connected", &self.is_connected())
+            .field("routes", &routes.list)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A slot's routes, as its writer-side record.
+struct Routes<K> {
+    list: Vec<Route<K>>,
+    /// How many of `list` are sender routes: a sweep skips slots with none.
+    senders: usize,
+}
+
+#[derive(Debug)]
+enum Route<K> {
+    Any,
+    Key(K),
+    Sender(SenderIdentity),
+}
+
+/// The slots a send reaches, as [`Router::select`] fills them.
+pub type Selection<T, K> = SmallVec<[Arc<Slot<T, K>>; 8]>;
+
+type Bucket<T, K> = Box<[Weak<Slot<T, K>>]>;
+
+/// How many slots every connect and disconnect inspects for dead targets.
+/// Two per operation keeps the dead ones at most a fraction of the live
+/// ones, at O(1) cost per operation.
+const SWEEP_STEP: usize = 2;
+
+/// Lists of more routes than this are compared through a hash set.
+const LINEAR_LIMIT: usize = 16;
+
+/// A routing table from keys and sender identities to targets.
+///
+/// Generic over the stored target `T` and the key type `K`, so that every
+/// front end (the typed [`Signal`](crate::Signal), the Python module) shares
+/// one implementation of filtering, deduplication, weak bookkeeping and
+/// sender identity.
+///
+/// # Examples
+///
+/// ```
+/// use signal_dispatch::Filter;
+/// use signal_dispatch::router::{Router, Selection, Target};
+///
+/// struct Name(&'static str);
+/// impl Target for Name {}
+///
+/// let router: Router<Name, String> = Router::new();
+/// router.insert(Name("everyone"), &Filter::new());
+/// router.insert(Name("books"), &Filter::new().keys(["books", "music"]));
+///
+/// let mut out = Selection::new();
+/// router.select(&["books".to_string(), "music".to_string()], &[], &mut out);
+/// let mut names: Vec<_> = out.iter().map(|slot| slot.target().0).collect();
+/// names.sort();
+/// assert_eq!(names, ["books", "everyone"]); // "books" once, though two keys matched
+/// ```
+pub struct Router<T, K> {
+    unfiltered: ArcSwap<Vec<Weak<Slot<T, K>>>>,
+    by_key: papaya::HashMap<K, Bucket<T, K>>,
+    by_sender: papaya::HashMap<usize, Bucket<T, K>>,
+    registry: Mutex<Registry<T, K>>,
+    len: AtomicUsize,
+}
+
+struct Registry<T, K> {
+    slots: IndexMap<ConnectionId, Arc<Slot<T, K>>>,
+    /// Where the incremental sweep goes on from.
+    cursor: usize,
+}
+
+/// Slots taken out under the writer lock, dropped after it is released.
+type Garbage<T, K> = Vec<Arc<Slot<T, K>>>;
+
+impl<T: Target, K: Key> Default for Router<T, K> {
+    fn default() -> Self {
+        Router::new()
+    }
+}
+
+impl<T, K> Router<T, K> {
+    /// How many slots are connected.
+    pub fn len(&self) -> usize {
+        self.len.load(Ordering::Relaxed)
+    }
+
+    /// Whether no slot is connected.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl<T: Target, K: Key> Router<T, K> {
+    /// An empty table.
+    pub fn new() -> Self {
+        Router {
+            unfiltered: ArcSwap::from_pointee(Vec::new()),
+            by_key: papaya::HashMap::new(),
+            by_sender: papaya::HashMap::new(),
+            registry: Mutex::new(Registry {
+                slots: IndexMap::new(),
+                cursor: 0,
+            }),
+            len: AtomicUsize::new(0),
+        }
+    }
+
+    /// Stores `target` with the routes of `filter` (an empty filter means
+    /// unfiltered) and returns its slot.
+    ///
+    /// A filter whose senders have all died by now leaves the target with
+    /// no route: the slot comes back already disconnected.
+    pub fn insert(&self, target: T, filter: &Filter<K>) -> Arc<Slot<T, K>> {
+        let slot = Arc::new(Slot {
+            id: ConnectionId::next(),
+            connected: AtomicBool::new(false),
+            routes: Mutex::new(Routes {
+                list: Vec::new(),
+                senders: 0,
+            }),
+            target,
+        });
+        let garbage = {
+            let mut registry = lock(&self.registry);
+            if self.add_routes_locked(&slot, filter) {
+                slot.connected.store(true, Ordering::Release);
+                registry.slots.insert(slot.id, slot.clone());
+                self.len.store(registry.slots.len(), Ordering::Relaxed);
+            }
+            self.sweep_locked(&mut registry, SWEEP_STEP)
+        };
+        drop(garbage);
+        slot
+    }
+
+    /// Adds the routes of `filter` to a connected slot (an empty filter adds
+    /// the unfiltered route). Routes it already has are not added twice.
+    /// Returns `false`, changing nothing, if the slot is not connected here.
+    pub fn add_routes(&self, slot: &Arc<Slot<T, K>>, filter: &Filter<K>) -> bool {
+        let registry = lock(&self.registry);
+        if !Self::is_registered(&registry, slot) {
+            return false;
+        }
+        self.add_routes_locked(slot, filter);
+        true
+    }
+
+    /// Removes the routes of `filter` from a slot (an empty filter removes
+    /// the unfiltered route). A slot left with no route is disconnected.
+    /// Returns whether the slot is still connected afterwards.
+    pub fn remove_routes(&self, slot: &Slot<T, K>, filter: &Filter<K>) -> bool {
+        let mut garbage = Garbage::new();
+        let connected = {
+            let mut registry = lock(&self.registry);
+            if !Self::is_registered(&registry, slot) {
+                return false;
+            }
+            let empty = {
+                let mut routes = lock(&slot.routes);
+                self.remove_matching_locked(slot, &mut routes, filter);
+                routes.list.is_empty()
+            };
+            if empty {
+                if let Some(removed) = self.unregister_locked(&mut registry, slot.id) {
+                    garbage.push(removed);
+                }
+            }
+            garbage.extend(self.sweep_locked(&mut registry, SWEEP_STEP));
+            !empty
+        };
+        drop(garbage);
+        connected
+    }
+
+    /// Disconnects a slot entirely. Returns whether it was connected here;
+    /// removing a slot twice, or a slot of another router, is a no-op.
+    pub fn remove(&self, slot: &Slot<T, K>) -> bool {
+        let mut garbage = Garbage::new();
+        let removed = {
+            let mut registry = lock(&self.registry);
+            if !Self::is_registered(&registry, slot) {
+                return false;
+            }
+            if let Some(removed) = self.unregister_locked(&mut registry, slot.id) {
+                garbage.push(removed);
+            }
+            garbage.extend(self.sweep_locked(&mut registry, SWEEP_STEP));
+            true
+        };
+        drop(garbage);
+        removed
+    }
+
+    /// Disconnects every slot. Returns how many were connected.
+    pub fn clear(&self) -> usize {
+        let garbage: Garbage<T, K> = {
+            let mut registry = lock(&self.registry);
+            let slots: Garbage<T, K> = registry.slots.drain(..).map(|(_, slot)| slot).collect();
+            registry.cursor = 0;
+            for slot in &slots {
+                slot.connected.store(false, Ordering::Release);
+                let mut routes = lock(&slot.routes);
+                routes.list.clear();
+                routes.senders = 0;
+            }
+            self.unfiltered.store(Arc::new(Vec::new()));
+            self.by_key.pin().clear();
+            self.by_sender.pin().clear();
+            self.len.store(0, Ordering::Relaxed);
+            slots
+        };
+        let count = garbage.len();
+        drop(garbage);
+        count
+    }
+
+    /// Removes every slot whose target is dead, and every route to a dead
+    /// sender, now. Returns how many slots it disconnected.
+    ///
+    /// This is never needed for correctness — dead slots are never selected,
+    /// and connects and disconnects sweep a few at a time — but it returns
+    /// memory at once, for instance after dropping many owners.
+    pub fn prune(&self) -> usize {
+        let garbage = {
+            let mut registry = lock(&self.registry);
+            registry.cursor = 0;
+            let budget = registry.slots.len();
+            self.sweep_locked(&mut registry, budget)
+        };
+        let count = garbage.len();
+        drop(garbage);
+        count
+    }
+
+    /// Fills `out` with every connected, live slot that a send naming `keys`
+    /// and the senders at `senders` (their [`SenderIdentity::address`]es)
+    /// reaches: the unfiltered ones, and those with a matching key or sender
+    /// route, each once. `out` is cleared first. Takes no lock.
+    pub fn select(&self, keys: &[K], senders: &[usize], out: &mut Selection<T, K>) {
+        out.clear();
+        let mut sources = 0;
+        {
+            let unfiltered = self.unfiltered.load();
+            if !unfiltered.is_empty() {
+                sources += 1;
+                collect_live(&unfiltered, out);
+            }
+        }
+        if !keys.is_empty() {
+            let by_key = self.by_key.pin();
+            for key in keys {
+                if let Some(bucket) = by_key.get(key) {
+                    sources += 1;
+                    collect_live(bucket, out);
+                }
+            }
+        }
+        if !senders.is_empty() {
+            let by_sender = self.by_sender.pin();
+            for address in senders {
+                if let Some(bucket) = by_sender.get(address) {
+                    sources += 1;
+                    collect_live(bucket, out);
+                }
+            }
+        }
+        if sources > 1 && out.len() > 1 {
+            out.sort_unstable_by_key(|slot| Arc::as_ptr(slot) as usize);
+            out.dedup_by(|a, b| Arc::ptr_eq(a, b));
+        }
+    }
+
+    /// How many connected slots have a route for `key` (unfiltered slots not
+    /// counted).
+    pub fn count_key(&self, key: &K) -> usize {
+        self.by_key.pin().get(key).map_or(0, |b| count_live(b))
+    }
+
+    /// How many connected slots have a route for the sender at `address`.
+    pub fn count_sender(&self, address: usize) -> usize {
+        self.by_sender
+            .pin()
+            .get(&address)
+            .map_or(0, |b| count_live(b))
+    }
+
+    /// How many connected slots are unfiltered.
+    pub fn count_unfiltered(&self) -> usize {
+        count_live(&self.unfiltered.load())
+    }
+
+    fn is_registered(registry: &Registry<T, K>, slot: &Slot<T, K>) -> bool {
+        registry
+            .slots
+            .get(&slot.id)
+            .is_some_and(|stored| std::ptr::eq(Arc::as_ptr(stored), slot))
+    }
+
+    /// Records and attaches the routes of `filter` the slot lacks. Returns
+    /// whether the slot has any route afterwards.
+    fn add_routes_locked(&self, slot: &Arc<Slot<T, K>>, filter: &Filter<K>) -> bool {
+        let mut routes = lock(&slot.routes);
+        let weak = Arc::downgrade(slot);
+        if filter.is_empty() {
+            if !routes.list.iter().any(|r| matches!(r, Route::Any)) {
+                routes.list.push(Route::Any);
+                self.attach_unfiltered(&weak);
+            }
+            return true;
+        }
+        for key in fresh_keys(&routes.list, filter.named_keys()) {
+            // Record the route before attaching it: if the key's `Hash`
+            // panics while attaching, a later removal still finds the route.
+            routes.list.push(Route::Key(key.clone()));
+            self.attach(&self.by_key, key, &weak);
+        }
+        for identity in filter.named_senders() {
+            let known = routes
+                .list
+                .iter()
+                .any(|r| matches!(r, Route::Sender(s) if s.address() == identity.address()));
+            if known || !identity.is_alive() {
+                continue;
+            }
+            routes.list.push(Route::Sender(identity.clone()));
+            routes.senders += 1;
+            self.attach(&self.by_sender, &identity.address(), &weak);
+        }
+        !routes.list.is_empty()
+    }
+
+    /// Detaches and forgets the slot's routes named by `filter`.
+    fn remove_matching_locked(
+        &self,
+        slot: &Slot<T, K>,
+        routes: &mut Routes<K>,
+        filter: &Filter<K>,
+    ) {
+        let remove_any = filter.is_empty();
+        let keys = KeySet::new(filter.named_keys());
+        let senders: HashSet<usize> = filter
+            .named_senders()
+            .iter()
+            .map(SenderIdentity::address)
+            .collect();
+        routes.list.retain(|route| {
+            let matches = match route {
+                Route::Any => remove_any,
+                Route::Key(key) => keys.contains(key),
+                Route::Sender(identity) => senders.contains(&identity.address()),
+            };
+            !matches
+        });
+        // `retain` gives no ownership of what it drops, so detach by a second
+        // pass over what the filter named (each at most once).
+        if remove_any {
+            self.detach_unfiltered(slot);
+        }
+        for key in keys.iter() {
+            self.detach(&self.by_key, key, slot);
+        }
+        for address in &senders {
+            self.detach(&self.by_sender, address, slot);
+        }
+        routes.senders = routes
+            .list
+            .iter()
+            .filter(|r| matches!(r, Route::Sender(_)))
+            .count();
+    }
+
+    /// Takes a slot out of the registry and detaches all its routes.
+    fn unregister_locked(
+        &self,
+        registry: &mut Registry<T, K>,
+        id: ConnectionId,
+    ) -> Option<Arc<Slot<T, K>>> {
+        let slot = registry.slots.swap_remove(&id)?;
+        self.len.store(registry.slots.len(), Ordering::Relaxed);
+        slot.connected.store(false, Ordering::Release);
+        let routes = std::mem::take(&mut lock(&slot.routes).list);
+        for route in &routes {
+            match route {
+                Route::Any => self.detach_unfiltered(&slot),
+                Route::Key(key) => self.detach(&self.by_key, key, &slot),
+                Route::Sender(identity) => self.detach(&self.by_sender, &identity.address(), &slot),
+            }
+        }
+        lock(&slot.routes).senders = 0;
+        Some(slot)
+    }
+
+    /// Inspects up to `budget` slots from the sweep cursor, taking out dead
+    /// targets and routes to dead senders.
+    fn sweep_locked(&self, registry: &mut Registry<T, K>, budget: usize) -> Garbage<T, K> {
+        let mut garbage = Garbage::new();
+        for _ in 0..budget {
+            let len = registry.slots.len();
+            if len == 0 {
+                break;
+            }
+            if registry.cursor >= len {
+                registry.cursor = 0;
+            }
+            let Some((_, slot)) = registry.slots.get_index(registry.cursor) else {
+                break;
+            };
+            let slot = slot.clone();
+            let dead = !slot.target.is_live() || !self.drop_dead_senders_locked(&slot);
+            if dead {
+                // `swap_remove` moves the last slot under the cursor: stay.
+                if let Some(removed) = self.unregister_locked(registry, slot.id) {
+                    garbage.push(removed);
+                }
+            } else {
+                registry.cursor += 1;
+            }
+        }
+        garbage
+    }
+
+    /// Removes the slot's routes to dead senders. Returns whether it still
+    /// has a route.
+    fn drop_dead_senders_locked(&self, slot: &Slot<T, K>) -> bool {
+        let mut routes = lock(&slot.routes);
+        if routes.senders == 0 {
+            return !routes.list.is_empty();
+        }
+        let mut dead = Vec::new();
+        routes.list.retain(|route| match route {
+            Route::Sender(identity) if !identity.is_alive() => {
+                dead.push(identity.address());
+                false
+            }
+            _ => true,
+        });
+        routes.senders -= dead.len();
+        for address in &dead {
+            self.detach(&self.by_sender, address, slot);
+        }
+        !routes.list.is_empty()
+    }
+
+    fn attach_unfiltered(&self, weak: &Weak<Slot<T, K>>) {
+        let current = self.unfiltered.load();
+        let mut next = Vec::with_capacity(current.len() + 1);
+        next.extend(current.iter().cloned());
+        next.push(weak.clone());
+        self.unfiltered.store(Arc::new(next));
+    }
+
+    fn detach_unfiltered(&self, slot: &Slot<T, K>) {
+        let current = self.unfiltered.load();
+        let next: Vec<_> = current
+            .iter()
+            .filter(|w| !std::ptr::eq(w.as_ptr(), slot))
+            .cloned()
+            .collect();
+        if next.len() != current.len() {
+            self.unfiltered.store(Arc::new(next));
+        }
+    }
+
+    fn attach<Q: Key>(
+        &self,
+        map: &papaya::HashMap<Q, Bucket<T, K>>,
+        key: &Q,
+        weak: &Weak<Slot<T, K>>,
+    ) {
+        let map = map.pin();
+        let bucket: Bucket<T, K> = match map.get(key) {
+            Some(bucket) => bucket.iter().cloned().chain([weak.clone()]).collect(),
+            None => Box::new([weak.clone()]),
+        };
+        map.insert(key.clone(), bucket);
+    }
+
+    fn detach<Q: Key>(&self, map: &papaya::HashMap<Q, Bucket<T, K>>, key: &Q, slot: &Slot<T, K>) {
+        let map = map.pin();
+        let Some(bucket) = map.get(key) else {
+            return;
+        };
+        let next: Bucket<T, K> = bucket
+            .iter()
+            .filter(|w| !std::ptr::eq(w.as_ptr(), slot))
+            .cloned()
+            .collect();
+        if next.len() == bucket.len() {
+            return;
+        }
+        if next.is_empty() {
+            map.remove(key);
+        } else {
+            map.insert(key.clone(), next);
+        }
+    }
+}
+
+fn collect_live<T: Target, K>(bucket: &[Weak<Slot<T, K>>], out: &mut Selection<T, K>) {
+    for weak in bucket {
+        if let Some(slot) = weak.upgrade() {
+            if slot.is_connected() && slot.target.is_live() {
+                out.push(slot);
+            }
+        }
+    }
+}
+
+fn count_live<T: Target, K>(bucket: &[Weak<Slot<T, K>>]) -> usize {
+    bucket
+        .iter()
+        .filter_map(Weak::upgrade)
+        .filter(|slot| slot.is_connected() && slot.target.is_live())
+        .count()
+}
+
+/// The keys of `wanted` that `existing` routes lack, each once.
+fn fresh_keys<'a, K: Key>(existing: &[Route<K>], wanted: &'a [K]) -> Vec<&'a K> {
+    let mut fresh: Vec<&K> = Vec::with_capacity(wanted.len());
+    if existing.len() + wanted.len() <= LINEAR_LIMIT {
+        for key in wanted {
+            let known = existing
+                .iter()
+                .any(|r| matches!(r, Route::Key(k) if k == key));
+            if !known && !fresh.contains(&key) {
+                fresh.push(key);
+            }
+        }
+    } else {
+        let mut seen: HashSet<&K> = existing
+            .iter()
+            .filter_map(|r| match r {
+                Route::Key(k) => Some(k),
+                _ => None,
+            })
+            .collect();
+        fresh.extend(wanted.iter().filter(|key| seen.insert(key)));
+    }
+    fresh
+}
+
+/// A set of keys, looked up linearly while small.
+enum KeySet<'a, K> {
+    Small(Vec<&'a K>),
+    Large(HashSet<&'a K>),
+}
+
+impl<'a, K: Key> KeySet<'a, K> {
+    fn new(keys: &'a [K]) -> Self {
+        if keys.len() <= LINEAR_LIMIT {
+            let mut small: Vec<&K> = Vec::with_capacity(keys.len());
+            for key in keys {
+                if !small.contains(&key) {
+                    small.push(key);
+                }
+            }
+            KeySet::Small(small)
+        } else {
+            KeySet::Large(keys.iter().collect())
+        }
+    }
+
+    fn contains(&self, key: &K) -> bool {
+        match self {
+            KeySet::Small(keys) => keys.contains(&key),
+            KeySet::Large(keys) => keys.contains(key),
+        }
+    }
+
+    fn iter(&self) -> Box<dyn Iterator<Item = &'a K> + '_> {
+        match self {
+            KeySet::Small(keys) => Box::new(keys.iter().copied()),
+            KeySet::Large(keys) => Box::new(keys.iter().copied()),
+        }
+    }
+}
+
+impl<T, K> fmt::Debug for Router<T, K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Router")
+            .field("connections", &self.len.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
