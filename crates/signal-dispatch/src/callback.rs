@@ -9,7 +9,25 @@
 //! - methods of an object held weakly, through [`weak`]: `Fn(Arc<T>, Event)`
 //!   (sync or async) and `Fn(&T, Event)` (sync),
 //!
-//! where the result `R` is `()` or `Result<(), E>` (see [`Outcome`]). The
+//! where the result `R` is `()` or `Result<(), E>` (see [`Outcome`]).
+//!
+//! An async closure that *captures* its environment implements only
+//! `AsyncFn`, whose future borrows the closure and cannot (on stable Rust)
+//! be required to be `Send`, so it cannot be spawned. Write it as a closure
+//! returning an `async move` block instead:
+//!
+//! ```
+//! use signal_dispatch::{Event, Signal};
+//!
+//! let signal: Signal = Signal::new();
+//! let name = String::from("logger");
+//! signal.connect(move |_event: Event| {
+//!     let name = name.clone();
+//!     async move { println!("{name} was called") }
+//! });
+//! ```
+//!
+//! The
 //! third parameter of [`Handler`] is a marker the compiler infers; it only
 //! keeps these implementations apart.
 

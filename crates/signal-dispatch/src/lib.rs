@@ -161,6 +161,7 @@
     unreachable_pub
 )]
 
+mod bucket;
 mod callback;
 mod connection;
 mod error;

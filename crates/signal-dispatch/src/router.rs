@@ -9,14 +9,16 @@
 //! # How it is laid out
 //!
 //! - Readers (sends) take snapshots: the unfiltered slots are an
-//!   [`ArcSwap`]ed list; keyed and sender routes are buckets in lock-free
+//!   [`ArcSwap`]ed bucket; keyed and sender routes are buckets in lock-free
 //!   concurrent maps ([`papaya`]), one bucket per key or sender address.
-//!   Buckets are small immutable lists replaced whole on each change
-//!   (copy-on-write), so a send never sees a half-made bucket.
+//!   A bucket is a small immutable list replaced whole on each change
+//!   (copy-on-write), or, past a few dozen slots, a lock-free concurrent set
+//!   changed in place; either way a send never sees a half-made bucket, and
+//!   adding or removing one slot never costs O(all slots sharing a route).
 //! - Writers (connect, disconnect) serialize on one mutex that sends never
 //!   touch. Each slot records its own routes, so removing a slot costs
 //!   O(its routes), never O(all keys of the signal).
-//! - Buckets hold [`Weak`] references; the registry (under the writer mutex)
+//! - Buckets hold [`Weak`](std::sync::Weak) references; the registry (under the writer mutex)
 //!   holds the only long-lived strong reference. Dropping a bucket therefore
 //!   never drops a target, so user code (a callback's captures) is never
 //!   dropped inside a map operation or under the writer lock: removed slots
@@ -34,10 +36,11 @@ use arc_swap::ArcSwap;
 use indexmap::IndexMap;
 use smallvec::SmallVec;
 
+use crate::bucket::{Bucket, Change};
 use crate::connection::ConnectionId;
 use crate::filter::Filter;
 use crate::sender::SenderIdentity;
-use crate::sync::{Arc, AtomicBool, AtomicUsize, Mutex, Ordering, Weak, lock};
+use crate::sync::{Arc, AtomicBool, AtomicUsize, Mutex, Ordering, lock};
 
 /// What a key must be: hashable, comparable, cheap enough to clone, and
 /// shareable across threads. Implemented for every such type.
@@ -122,8 +125,6 @@ enum Route<K> {
 /// The slots a send reaches, as [`Router::select`] fills them.
 pub type Selection<T, K> = SmallVec<[Arc<Slot<T, K>>; 8]>;
 
-type Bucket<T, K> = Box<[Weak<Slot<T, K>>]>;
-
 /// How many slots every connect and disconnect inspects for dead targets.
 /// Two per operation keeps the dead ones at most a fraction of the live
 /// ones, at O(1) cost per operation.
@@ -159,7 +160,7 @@ const LINEAR_LIMIT: usize = 16;
 /// assert_eq!(names, ["books", "everyone"]); // "books" once, though two keys matched
 /// ```
 pub struct Router<T, K> {
-    unfiltered: ArcSwap<Vec<Weak<Slot<T, K>>>>,
+    unfiltered: ArcSwap<Bucket<T, K>>,
     by_key: papaya::HashMap<K, Bucket<T, K>>,
     by_sender: papaya::HashMap<usize, Bucket<T, K>>,
     registry: Mutex<Registry<T, K>>,
@@ -197,7 +198,7 @@ impl<T: Target, K: Key> Router<T, K> {
     /// An empty table.
     pub fn new() -> Self {
         Router {
-            unfiltered: ArcSwap::from_pointee(Vec::new()),
+            unfiltered: ArcSwap::from_pointee(Bucket::empty()),
             by_key: papaya::HashMap::new(),
             by_sender: papaya::HashMap::new(),
             registry: Mutex::new(Registry {
@@ -306,7 +307,7 @@ impl<T: Target, K: Key> Router<T, K> {
                 routes.list.clear();
                 routes.senders = 0;
             }
-            self.unfiltered.store(Arc::new(Vec::new()));
+            self.unfiltered.store(Arc::new(Bucket::empty()));
             self.by_key.pin().clear();
             self.by_sender.pin().clear();
             self.len.store(0, Ordering::Relaxed);
@@ -346,7 +347,7 @@ impl<T: Target, K: Key> Router<T, K> {
             let unfiltered = self.unfiltered.load();
             if !unfiltered.is_empty() {
                 sources += 1;
-                collect_live(&unfiltered, out);
+                unfiltered.collect_live(out);
             }
         }
         if !keys.is_empty() {
@@ -354,7 +355,7 @@ impl<T: Target, K: Key> Router<T, K> {
             for key in keys {
                 if let Some(bucket) = by_key.get(key) {
                     sources += 1;
-                    collect_live(bucket, out);
+                    bucket.collect_live(out);
                 }
             }
         }
@@ -363,7 +364,7 @@ impl<T: Target, K: Key> Router<T, K> {
             for address in senders {
                 if let Some(bucket) = by_sender.get(address) {
                     sources += 1;
-                    collect_live(bucket, out);
+                    bucket.collect_live(out);
                 }
             }
         }
@@ -376,7 +377,7 @@ impl<T: Target, K: Key> Router<T, K> {
     /// How many connected slots have a route for `key` (unfiltered slots not
     /// counted).
     pub fn count_key(&self, key: &K) -> usize {
-        self.by_key.pin().get(key).map_or(0, |b| count_live(b))
+        self.by_key.pin().get(key).map_or(0, Bucket::count_live)
     }
 
     /// How many connected slots have a route for the sender at `address`.
@@ -384,12 +385,12 @@ impl<T: Target, K: Key> Router<T, K> {
         self.by_sender
             .pin()
             .get(&address)
-            .map_or(0, |b| count_live(b))
+            .map_or(0, Bucket::count_live)
     }
 
     /// How many connected slots are unfiltered.
     pub fn count_unfiltered(&self) -> usize {
-        count_live(&self.unfiltered.load())
+        self.unfiltered.load().count_live()
     }
 
     fn is_registered(registry: &Registry<T, K>, slot: &Slot<T, K>) -> bool {
@@ -403,11 +404,10 @@ impl<T: Target, K: Key> Router<T, K> {
     /// whether the slot has any route afterwards.
     fn add_routes_locked(&self, slot: &Arc<Slot<T, K>>, filter: &Filter<K>) -> bool {
         let mut routes = lock(&slot.routes);
-        let weak = Arc::downgrade(slot);
         if filter.is_empty() {
             if !routes.list.iter().any(|r| matches!(r, Route::Any)) {
                 routes.list.push(Route::Any);
-                self.attach_unfiltered(&weak);
+                self.attach_unfiltered(slot);
             }
             return true;
         }
@@ -415,7 +415,7 @@ impl<T: Target, K: Key> Router<T, K> {
             // Record the route before attaching it: if the key's `Hash`
             // panics while attaching, a later removal still finds the route.
             routes.list.push(Route::Key(key.clone()));
-            self.attach(&self.by_key, key, &weak);
+            self.attach(&self.by_key, key, slot);
         }
         for identity in filter.named_senders() {
             let known = routes
@@ -427,7 +427,7 @@ impl<T: Target, K: Key> Router<T, K> {
             }
             routes.list.push(Route::Sender(identity.clone()));
             routes.senders += 1;
-            self.attach(&self.by_sender, &identity.address(), &weak);
+            self.attach(&self.by_sender, &identity.address(), slot);
         }
         !routes.list.is_empty()
     }
@@ -544,23 +544,18 @@ impl<T: Target, K: Key> Router<T, K> {
         !routes.list.is_empty()
     }
 
-    fn attach_unfiltered(&self, weak: &Weak<Slot<T, K>>) {
+    fn attach_unfiltered(&self, slot: &Arc<Slot<T, K>>) {
         let current = self.unfiltered.load();
-        let mut next = Vec::with_capacity(current.len() + 1);
-        next.extend(current.iter().cloned());
-        next.push(weak.clone());
-        self.unfiltered.store(Arc::new(next));
+        if let Change::Replace(next) = current.with(slot.id, &Arc::downgrade(slot)) {
+            self.unfiltered.store(Arc::new(next));
+        }
     }
 
     fn detach_unfiltered(&self, slot: &Slot<T, K>) {
-        let current = self.unfiltered.load();
-        let next: Vec<_> = current
-            .iter()
-            .filter(|w| !std::ptr::eq(w.as_ptr(), slot))
-            .cloned()
-            .collect();
-        if next.len() != current.len() {
-            self.unfiltered.store(Arc::new(next));
+        match self.unfiltered.load().without(slot) {
+            Change::Done => {}
+            Change::Replace(next) => self.unfiltered.store(Arc::new(next)),
+            Change::Empty => self.unfiltered.store(Arc::new(Bucket::empty())),
         }
     }
 
@@ -568,14 +563,17 @@ impl<T: Target, K: Key> Router<T, K> {
         &self,
         map: &papaya::HashMap<Q, Bucket<T, K>>,
         key: &Q,
-        weak: &Weak<Slot<T, K>>,
+        slot: &Arc<Slot<T, K>>,
     ) {
         let map = map.pin();
-        let bucket: Bucket<T, K> = match map.get(key) {
-            Some(bucket) => bucket.iter().cloned().chain([weak.clone()]).collect(),
-            None => Box::new([weak.clone()]),
+        let weak = Arc::downgrade(slot);
+        let next = match map.get(key) {
+            Some(bucket) => bucket.with(slot.id, &weak),
+            None => Change::Replace(Bucket::Small(Box::new([weak]))),
         };
-        map.insert(key.clone(), bucket);
+        if let Change::Replace(next) = next {
+            map.insert(key.clone(), next);
+        }
     }
 
     fn detach<Q: Key>(&self, map: &papaya::HashMap<Q, Bucket<T, K>>, key: &Q, slot: &Slot<T, K>) {
@@ -583,38 +581,16 @@ impl<T: Target, K: Key> Router<T, K> {
         let Some(bucket) = map.get(key) else {
             return;
         };
-        let next: Bucket<T, K> = bucket
-            .iter()
-            .filter(|w| !std::ptr::eq(w.as_ptr(), slot))
-            .cloned()
-            .collect();
-        if next.len() == bucket.len() {
-            return;
-        }
-        if next.is_empty() {
-            map.remove(key);
-        } else {
-            map.insert(key.clone(), next);
-        }
-    }
-}
-
-fn collect_live<T: Target, K>(bucket: &[Weak<Slot<T, K>>], out: &mut Selection<T, K>) {
-    for weak in bucket {
-        if let Some(slot) = weak.upgrade() {
-            if slot.is_connected() && slot.target.is_live() {
-                out.push(slot);
+        match bucket.without(slot) {
+            Change::Done => {}
+            Change::Replace(next) => {
+                map.insert(key.clone(), next);
+            }
+            Change::Empty => {
+                map.remove(key);
             }
         }
     }
-}
-
-fn count_live<T: Target, K>(bucket: &[Weak<Slot<T, K>>]) -> usize {
-    bucket
-        .iter()
-        .filter_map(Weak::upgrade)
-        .filter(|slot| slot.is_connected() && slot.target.is_live())
-        .count()
 }
 
 /// The keys of `wanted` that `existing` routes lack, each once.

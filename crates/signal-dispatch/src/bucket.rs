@@ -1,0 +1,129 @@
+//! Buckets: the slots behind one route (one key, one sender, or unfiltered).
+//!
+//! Most buckets hold one or a few slots: those are immutable lists, replaced
+//! whole on each change (copy-on-write), the cheapest thing to read. A
+//! bucket that grows past [`LARGE`] slots becomes a lock-free concurrent set
+//! changed in place, so connecting or disconnecting one of N slots sharing a
+//! route costs O(1), not O(N).
+
+use std::fmt;
+
+use crate::connection::ConnectionId;
+use crate::router::{Selection, Slot, Target};
+use crate::sync::Weak;
+
+/// Above this many slots a bucket turns into a concurrent set.
+const LARGE: usize = 32;
+
+pub(crate) enum Bucket<T, K> {
+    Small(Box<[Weak<Slot<T, K>>]>),
+    Large(papaya::HashMap<ConnectionId, Weak<Slot<T, K>>>),
+}
+
+/// What a writer must do after asking a bucket for a change.
+pub(crate) enum Change<T, K> {
+    /// The bucket changed itself (or needed no change).
+    Done,
+    /// Store this bucket in place of the old one.
+    Replace(Bucket<T, K>),
+    /// The bucket is now empty: remove it.
+    Empty,
+}
+
+impl<T: Target, K> Bucket<T, K> {
+    pub(crate) fn empty() -> Self {
+        Bucket::Small(Box::new([]))
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        match self {
+            Bucket::Small(slots) => slots.is_empty(),
+            Bucket::Large(slots) => slots.is_empty(),
+        }
+    }
+
+    /// Appends every connected, live slot to `out`.
+    pub(crate) fn collect_live(&self, out: &mut Selection<T, K>) {
+        match self {
+            Bucket::Small(slots) => out.extend(slots.iter().filter_map(live)),
+            Bucket::Large(slots) => out.extend(slots.pin().values().filter_map(live)),
+        }
+    }
+
+    pub(crate) fn count_live(&self) -> usize {
+        match self {
+            Bucket::Small(slots) => slots.iter().filter_map(live).count(),
+            Bucket::Large(slots) => slots.pin().values().filter_map(live).count(),
+        }
+    }
+
+    /// Adds a slot. Called only under the router's writer lock.
+    pub(crate) fn with(&self, id: ConnectionId, slot: &Weak<Slot<T, K>>) -> Change<T, K> {
+        match self {
+            Bucket::Small(slots) if slots.len() < LARGE => {
+                Change::Replace(Bucket::Small(slots.iter().chain([slot]).cloned().collect()))
+            }
+            Bucket::Small(slots) => {
+                let large = papaya::HashMap::with_capacity(slots.len() * 2);
+                {
+                    let pinned = large.pin();
+                    // Every slot in a bucket is registered, hence alive.
+                    for weak in slots.iter() {
+                        if let Some(strong) = weak.upgrade() {
+                            pinned.insert(strong.id(), weak.clone());
+                        }
+                    }
+                    pinned.insert(id, slot.clone());
+                }
+                Change::Replace(Bucket::Large(large))
+            }
+            Bucket::Large(slots) => {
+                slots.pin().insert(id, slot.clone());
+                Change::Done
+            }
+        }
+    }
+
+    /// Removes a slot. Called only under the router's writer lock.
+    pub(crate) fn without(&self, slot: &Slot<T, K>) -> Change<T, K> {
+        match self {
+            Bucket::Small(slots) => {
+                let kept: Box<[_]> = slots
+                    .iter()
+                    .filter(|weak| !std::ptr::eq(weak.as_ptr(), slot))
+                    .cloned()
+                    .collect();
+                if kept.len() == slots.len() {
+                    Change::Done
+                } else if kept.is_empty() {
+                    Change::Empty
+                } else {
+                    Change::Replace(Bucket::Small(kept))
+                }
+            }
+            Bucket::Large(slots) => {
+                let pinned = slots.pin();
+                pinned.remove(&slot.id());
+                if pinned.is_empty() {
+                    Change::Empty
+                } else {
+                    Change::Done
+                }
+            }
+        }
+    }
+}
+
+fn live<T: Target, K>(weak: &Weak<Slot<T, K>>) -> Option<crate::sync::Arc<Slot<T, K>>> {
+    weak.upgrade()
+        .filter(|slot| slot.is_connected() && slot.target().is_live())
+}
+
+impl<T, K> fmt::Debug for Bucket<T, K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Bucket::Small(slots) => write!(f, "Bucket::Small({})", slots.len()),
+            Bucket::Large(slots) => write!(f, "Bucket::Large({})", slots.len()),
+        }
+    }
+}

@@ -1,0 +1,222 @@
+//! Weak connections: a method runs only while its owner lives, and a dead
+//! owner's connection is reclaimed without a send.
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use common::{DropCounter, Recorder, alive};
+use signal_dispatch::{Event, Filter, Signal, weak};
+
+struct Owner {
+    recorder: Recorder,
+    name: &'static str,
+}
+
+impl Owner {
+    fn on_event(&self, _: Event) {
+        self.recorder.record(self.name);
+    }
+}
+
+#[tokio::test]
+async fn a_weak_connection_does_not_keep_its_owner_alive() {
+    let signal: Signal = Signal::new();
+    let owner = Arc::new(Owner {
+        recorder: Recorder::new(),
+        name: "o",
+    });
+    signal.connect(weak(&owner, Owner::on_event));
+    assert_eq!(Arc::strong_count(&owner), 1);
+    assert_eq!(Arc::weak_count(&owner), 1);
+}
+
+#[tokio::test]
+async fn a_dead_owners_callback_never_runs_and_is_not_counted() {
+    let signal: Signal = Signal::new();
+    let recorder = Recorder::new();
+    let alive_owner = Arc::new(Owner {
+        recorder: recorder.clone(),
+        name: "alive",
+    });
+    let doomed = Arc::new(Owner {
+        recorder: recorder.clone(),
+        name: "doomed",
+    });
+    signal.connect(weak(&alive_owner, Owner::on_event));
+    let connection = signal.connect(weak(&doomed, Owner::on_event));
+    drop(doomed);
+    assert!(!connection.is_connected());
+    assert_eq!(signal.send().schedule().unwrap(), 1);
+    assert_eq!(recorder.settle(1).await, ["alive"]);
+}
+
+#[test]
+fn a_dead_owners_connection_is_reclaimed_without_any_send() {
+    let signal: Signal = Signal::new();
+    let owner = Arc::new(Owner {
+        recorder: Recorder::new(),
+        name: "o",
+    });
+    let probe = Arc::downgrade(&owner);
+    signal.connect(weak(&owner, Owner::on_event));
+    drop(owner);
+    // The Weak inside the connection still pins the owner's allocation...
+    assert_eq!(probe.weak_count(), 2);
+    // ...until the next connect sweeps it away; no send involved.
+    let keep = Arc::new(Owner {
+        recorder: Recorder::new(),
+        name: "k",
+    });
+    signal.connect(weak(&keep, Owner::on_event));
+    assert_eq!(signal.len(), 1);
+    assert_eq!(
+        probe.weak_count(),
+        1,
+        "only the probe is left: the connection is gone"
+    );
+}
+
+#[test]
+fn prune_reclaims_every_dead_owner_at_once() {
+    let signal: Signal = Signal::new();
+    let owners: Vec<_> = (0..100)
+        .map(|_| {
+            Arc::new(Owner {
+                recorder: Recorder::new(),
+                name: "o",
+            })
+        })
+        .collect();
+    for owner in &owners {
+        signal.connect_filtered(Filter::new().key("k"), weak(owner, Owner::on_event));
+    }
+    let (dead, live): (Vec<_>, Vec<_>) = owners
+        .into_iter()
+        .enumerate()
+        .partition(|(i, _)| i % 3 == 0);
+    drop(dead);
+    assert_eq!(signal.prune(), 34);
+    assert_eq!(signal.len(), 66);
+    drop(live);
+    assert_eq!(signal.prune(), 66);
+    assert!(signal.is_empty());
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_scheduled_call_keeps_its_owner_alive_until_it_has_run() {
+    let signal: Signal = Signal::new();
+    let recorder = Recorder::new();
+    let owner = Arc::new(Owner {
+        recorder: recorder.clone(),
+        name: "o",
+    });
+    let probe = Arc::downgrade(&owner);
+    signal.connect(weak(&owner, Owner::on_event));
+    assert_eq!(signal.send().schedule().unwrap(), 1);
+    drop(owner);
+    assert!(
+        probe.upgrade().is_some(),
+        "the scheduled call holds the owner"
+    );
+    recorder.wait(1).await;
+    tokio::task::yield_now().await;
+    assert!(probe.upgrade().is_none(), "released once the call ran");
+    assert_eq!(signal.send().schedule().unwrap(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn owners_dying_on_other_threads_during_sends_never_run_dead() {
+    // Each callback checks that its owner is alive while it runs: it can
+    // only be called with a live `&Owner`, and the owner's drop flag is set
+    // by its Drop impl.
+    struct Checked {
+        dropped: AtomicUsize,
+        runs: Arc<AtomicUsize>,
+    }
+    impl Drop for Checked {
+        fn drop(&mut self) {
+            self.dropped.store(1, Ordering::SeqCst);
+        }
+    }
+    impl Checked {
+        fn on_event(&self, _: Event) {
+            assert_eq!(
+                self.dropped.load(Ordering::SeqCst),
+                0,
+                "ran on a dead owner"
+            );
+            self.runs.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    let signal: Signal = Signal::new();
+    let runs = Arc::new(AtomicUsize::new(0));
+    let scheduled = Arc::new(AtomicUsize::new(0));
+    for _round in 0..50 {
+        let owners: Vec<_> = (0..200)
+            .map(|_| {
+                Arc::new(Checked {
+                    dropped: AtomicUsize::new(0),
+                    runs: runs.clone(),
+                })
+            })
+            .collect();
+        for owner in &owners {
+            signal.connect(weak(owner, Checked::on_event));
+        }
+        let (sender_signal, counted) = (signal.clone(), scheduled.clone());
+        let sender = tokio::spawn(async move {
+            for _ in 0..5 {
+                counted.fetch_add(sender_signal.send().schedule().unwrap(), Ordering::SeqCst);
+                tokio::task::yield_now().await;
+            }
+        });
+        let dropper = std::thread::spawn(move || drop(owners));
+        sender.await.unwrap();
+        dropper.join().unwrap();
+    }
+    tokio::time::timeout(common::PATIENCE, async {
+        while runs.load(Ordering::SeqCst) != scheduled.load(Ordering::SeqCst) {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+    })
+    .await
+    .expect("every counted call runs, and only those");
+    signal.prune();
+    assert!(signal.is_empty());
+}
+
+#[test]
+fn a_million_connect_and_drop_cycles_without_a_send_leave_nothing_behind() {
+    let signal: Signal = Signal::new();
+    let dropped = Arc::new(Mutex::new(0_usize));
+    for _ in 0..1_000_000 {
+        let owner = Arc::new(Owner {
+            recorder: Recorder::new(),
+            name: "o",
+        });
+        signal.connect(weak(&owner, Owner::on_event));
+    }
+    // The sweep keeps at most the last dead connection around.
+    assert!(signal.len() <= 1, "{} connections left", signal.len());
+    signal.prune();
+    assert!(signal.is_empty());
+    drop(dropped);
+}
+
+#[test]
+fn strong_closures_capturing_an_owner_keep_it_alive() {
+    let signal: Signal = Signal::new();
+    let (counter, token) = DropCounter::new();
+    let owner = Arc::new(counter);
+    let held = owner.clone();
+    let connection = signal.connect(move |_: Event| {
+        let _ = &held;
+    });
+    drop(owner);
+    assert_eq!(alive(&token), 1);
+    connection.disconnect();
+    assert_eq!(alive(&token), 0);
+}
