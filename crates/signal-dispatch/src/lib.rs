@@ -62,6 +62,22 @@
 //! A callback may return `()` or `Result<(), E>`; see [`Outcome`].
 //! [`Signal::connect_filtered`] adds a [`Filter`].
 //!
+//! # Arguments
+//!
+//! A signal's arguments are one typed struct `A` (the seed's declared
+//! keyword arguments); the signal holds its defaults. A send uses them as
+//! they are, replaces them ([`SendBuilder::args`]), or changes some fields of
+//! a copy ([`SendBuilder::with`]). Every callback of a send shares one copy.
+//! An argument the signal did not declare is a compile error:
+//!
+//! ```compile_fail
+//! #[derive(Clone, Default)]
+//! struct Args { message: String }
+//!
+//! let signal: signal_dispatch::Signal<Args> = signal_dispatch::Signal::new();
+//! let _ = signal.send().with(|args| args.not_declared = 1);
+//! ```
+//!
 //! # Filtering
 //!
 //! - A connection with no filter is **unfiltered**: it runs on every send,
@@ -184,3 +200,8 @@ pub use send::SendBuilder;
 pub use sender::{Sender, SenderIdentity};
 pub use signal::{Signal, SignalBuilder, WeakSignal};
 pub use spawn::{Spawn, Task};
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;

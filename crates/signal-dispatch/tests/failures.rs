@@ -1,0 +1,129 @@
+//! Failures in callbacks: panics and errors are isolated and reported.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use common::Recorder;
+use signal_dispatch::{Event, Failure, Signal};
+
+/// Panics with `message`. Returning `()` (not `!`) keeps closures that only
+/// panic valid callbacks under edition 2024's never-type fallback.
+fn fail(message: &str) {
+    panic!("{message}");
+}
+
+fn panic_with_a_number(_: Event) {
+    std::panic::panic_any(17_u32);
+}
+
+/// A signal whose error hook records every failure.
+fn signal_with_hook() -> (Signal, Arc<Mutex<Vec<String>>>, Recorder) {
+    let failures = Arc::new(Mutex::new(Vec::new()));
+    let recorder = Recorder::new();
+    let (f, r) = (failures.clone(), recorder.clone());
+    let signal = Signal::builder(())
+        .name("checked")
+        .on_error(move |failure: &Failure| {
+            assert_eq!(failure.signal_name(), Some("checked"));
+            f.lock().unwrap().push(failure.to_string());
+            r.record("failure");
+        })
+        .build();
+    (signal, failures, recorder)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_panicking_callback_among_a_hundred_leaves_the_others_running() {
+    let (signal, failures, recorder) = signal_with_hook();
+    for i in 0..100 {
+        let r = recorder.clone();
+        signal.connect(move |_: Event| {
+            if i == 42 {
+                panic!("callback 42 broke");
+            }
+            r.record("ok");
+        });
+    }
+    assert_eq!(signal.send().schedule().unwrap(), 100);
+    let runs = recorder.settle(100).await;
+    assert_eq!(runs.iter().filter(|r| *r == "ok").count(), 99);
+    assert_eq!(
+        *failures.lock().unwrap(),
+        ["callback panicked: callback 42 broke"]
+    );
+
+    // The signal is still fully usable afterwards.
+    assert_eq!(signal.send().schedule().unwrap(), 100);
+    recorder.wait(100).await;
+    assert_eq!(failures.lock().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn an_err_returned_is_reported_with_its_connection() {
+    let ids = Arc::new(Mutex::new(Vec::new()));
+    let recorder = Recorder::new();
+    let (i, r) = (ids.clone(), recorder.clone());
+    let signal: Signal = Signal::builder(())
+        .on_error(move |failure: &Failure| {
+            assert!(failure.is_error() && !failure.is_panic());
+            assert_eq!(failure.error().unwrap().to_string(), "quota exceeded");
+            assert_eq!(failure.panic_message(), None);
+            i.lock().unwrap().push(failure.connection());
+            r.record("failure");
+        })
+        .build();
+    let connection =
+        signal.connect(|_: Event| -> Result<(), &'static str> { Err("quota exceeded") });
+    signal.send().schedule().unwrap();
+    recorder.wait(1).await;
+    assert_eq!(*ids.lock().unwrap(), [connection.id()]);
+}
+
+#[tokio::test]
+async fn an_async_callback_that_panics_after_awaiting_is_reported() {
+    let (signal, failures, recorder) = signal_with_hook();
+    signal.connect(|_: Event| async {
+        tokio::task::yield_now().await;
+        fail("late panic");
+    });
+    signal.send().schedule().unwrap();
+    recorder.wait(1).await;
+    assert_eq!(*failures.lock().unwrap(), ["callback panicked: late panic"]);
+}
+
+#[tokio::test]
+async fn an_async_error_is_reported() {
+    let (signal, failures, recorder) = signal_with_hook();
+    signal.connect(|_: Event| async { Err::<(), _>(std::io::Error::other("socket closed")) });
+    signal.send().schedule().unwrap();
+    recorder.wait(1).await;
+    assert_eq!(
+        *failures.lock().unwrap(),
+        ["callback returned an error: socket closed"]
+    );
+}
+
+#[tokio::test]
+async fn a_panic_with_a_non_string_payload_is_still_reported() {
+    let (signal, failures, recorder) = signal_with_hook();
+    signal.connect(panic_with_a_number);
+    signal.send().schedule().unwrap();
+    recorder.wait(1).await;
+    assert_eq!(
+        *failures.lock().unwrap(),
+        ["callback panicked: a non-string panic payload"]
+    );
+}
+
+#[tokio::test]
+async fn without_a_hook_failures_are_logged_and_nothing_else_breaks() {
+    let signal: Signal = Signal::new();
+    let recorder = Recorder::new();
+    signal.connect(|_: Event| fail("logged, not propagated"));
+    let r = recorder.clone();
+    signal.connect(move |_: Event| r.record("fine"));
+    assert_eq!(signal.send().schedule().unwrap(), 2);
+    assert_eq!(recorder.settle(1).await, ["fine"]);
+    assert_eq!(signal.send().schedule().unwrap(), 2);
+}

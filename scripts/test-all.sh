@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs every test of the project. This is the README's test command, and
+# what CI runs after its format and lint gates.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "unit, integration and example builds (cargo test --all-targets)"
+cargo test --workspace --all-targets
+
+step "doctests (the crate docs and the README)"
+cargo test --workspace --doc
+
+step "the core builds without its default runtime"
+cargo build -q -p signal-dispatch --no-default-features
+
+step "the seed's examples run and print what the seed documents"
+run_example() { cargo run -q -p signal-dispatch --example "$1"; }
+basic=$(run_example basic)
+[ "$basic" = $'sending the signal.\ncallback was called!' ] || { echo "basic printed: $basic"; exit 1; }
+callables=$(run_example callables)
+for n in 1 2 3 4 5 6 7 8; do
+  grep -qx "callback$n was called" <<<"$callables" || { echo "callables lacks callback$n: $callables"; exit 1; }
+done
+kwargs=$(run_example kwargs)
+grep -qx 'my_kwarg= default' <<<"$kwargs" && grep -qx 'my_kwarg= changed with send' <<<"$kwargs" \
+  || { echo "kwargs printed: $kwargs"; exit 1; }
+selective=$(run_example selective)
+deliveries=$(grep -c ' received signal ' <<<"$selective" || true)
+[ "$deliveries" = 7 ] || { echo "selective made $deliveries deliveries, not 7: $selective"; exit 1; }
+echo "examples: 4 passed, 0 failed"
