@@ -79,6 +79,15 @@ where
 
 /// Marker types that keep the implementations of [`Handler`] apart. The
 /// compiler infers them; they never need naming.
+///
+/// # Examples
+///
+/// ```
+/// use signal_dispatch::{Event, Handler, marker};
+///
+/// fn is_sync_handler<H: Handler<(), String, marker::Sync<()>>>(_: H) {}
+/// is_sync_handler(|_: Event| {});
+/// ```
 pub mod marker {
     use std::marker::PhantomData;
 
@@ -134,6 +143,20 @@ pub trait Handler<A, K, M>: Sized + Send + Sync + 'static {
 }
 
 /// A type-erased callback as a signal stores it.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// use signal_dispatch::{Callback, Event, Handler, weak};
+///
+/// struct Owner;
+/// let owner = Arc::new(Owner);
+/// let callback: Callback<(), String> = weak(&owner, |_: &Owner, _: Event| {}).into_callback();
+/// assert!(callback.is_live());
+/// drop(owner);
+/// assert!(!callback.is_live());
+/// ```
 pub struct Callback<A, K> {
     erased: Box<dyn Erased<A, K>>,
 }
@@ -291,6 +314,23 @@ where
 }
 
 /// A method of an owner held weakly, made by [`weak`].
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// use signal_dispatch::{Event, Signal, WeakMethod, weak};
+///
+/// struct Counter;
+/// impl Counter {
+///     fn bump(&self, _: Event) {}
+/// }
+/// let counter = Arc::new(Counter);
+/// let method: WeakMethod<Counter, _> = weak(&counter, Counter::bump);
+/// let signal: Signal = Signal::new();
+/// signal.connect(method);
+/// assert_eq!(Arc::strong_count(&counter), 1); // held weakly
+/// ```
 pub struct WeakMethod<T, F> {
     owner: Weak<T>,
     method: F,

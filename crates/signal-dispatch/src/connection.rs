@@ -104,6 +104,21 @@ where
     /// call already scheduled or running is not cancelled.
     ///
     /// Costs O(the connection's own routes).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use signal_dispatch::{Event, Signal};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let signal: Signal = Signal::new();
+    /// let connection = signal.connect(|_: Event| {});
+    /// assert!(connection.disconnect());
+    /// assert_eq!(signal.send().schedule().unwrap(), 0);
+    /// assert!(!connection.disconnect());
+    /// # }
+    /// ```
     pub fn disconnect(&self) -> bool {
         match (self.signal.upgrade(), self.slot.upgrade()) {
             (Some(signal), Some(slot)) => signal.router.remove(&slot),
@@ -114,6 +129,20 @@ where
     /// Adds the routes of `filter` (the seed's "connect the same callback
     /// again with other filters"); an empty filter makes the connection
     /// unfiltered as well. Returns `false` if the connection is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use signal_dispatch::{Event, Filter, Signal};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let signal: Signal = Signal::new();
+    /// let connection = signal.connect_filtered(Filter::new().key("a"), |_: Event| {});
+    /// connection.add_filter(Filter::new().key("b"));
+    /// assert_eq!(signal.send().key("b").schedule().unwrap(), 1);
+    /// # }
+    /// ```
     pub fn add_filter(&self, filter: Filter<K>) -> bool {
         match (self.signal.upgrade(), self.slot.upgrade()) {
             (Some(signal), Some(slot)) => signal.router.add_routes(&slot, &filter),

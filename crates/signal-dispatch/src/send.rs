@@ -106,6 +106,22 @@ where
 
     /// Changes some arguments: `change` edits a copy of the defaults (or of
     /// the arguments set so far).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use signal_dispatch::{Event, Signal};
+    ///
+    /// #[derive(Clone)]
+    /// struct Args { level: u8, text: &'static str }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let signal = Signal::with_defaults(Args { level: 1, text: "default" });
+    /// signal.connect(|event: Event<Args>| assert_eq!((event.args().level, event.args().text), (1, "changed")));
+    /// signal.send().with(|args| args.text = "changed").schedule().unwrap();
+    /// # }
+    /// ```
     pub fn with(mut self, change: impl FnOnce(&mut A)) -> Self
     where
         A: Clone,
@@ -133,6 +149,21 @@ where
     /// tokio runtime and there is none (nothing is scheduled);
     /// [`SendError::Spawn`] if a custom spawner refused a task (the ones
     /// scheduled before it still run).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use signal_dispatch::{Event, Filter, Signal};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let signal: Signal = Signal::new();
+    /// signal.connect(|_: Event| {});
+    /// signal.connect_filtered(Filter::new().keys(["a", "b"]), |_: Event| {});
+    /// assert_eq!(signal.send().schedule().unwrap(), 1);
+    /// assert_eq!(signal.send().keys(["a", "b"]).schedule().unwrap(), 2);
+    /// # }
+    /// ```
     pub fn schedule(self) -> Result<usize, SendError> {
         let inner = self.signal.inner();
         let executor = inner.executor.resolve()?;

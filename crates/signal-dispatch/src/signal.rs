@@ -309,6 +309,16 @@ impl<A, K> fmt::Debug for Signal<A, K> {
 }
 
 /// A weak handle to a signal, made by [`Signal::downgrade`].
+///
+/// # Examples
+///
+/// ```
+/// use signal_dispatch::{Signal, WeakSignal};
+///
+/// let signal: Signal = Signal::new();
+/// let weak: WeakSignal = signal.downgrade();
+/// assert!(weak.upgrade().is_some());
+/// ```
 pub struct WeakSignal<A = (), K = String> {
     inner: Weak<Inner<A, K>>,
 }
@@ -337,6 +347,18 @@ impl<A, K> fmt::Debug for WeakSignal<A, K> {
 }
 
 /// Builds a [`Signal`]; made by [`Signal::builder`].
+///
+/// # Examples
+///
+/// ```
+/// use signal_dispatch::{Failure, Signal};
+///
+/// let signal: Signal<&str> = Signal::builder("default message")
+///     .name("alerts")
+///     .on_error(|failure: &Failure| eprintln!("alert handler failed: {failure}"))
+///     .build();
+/// assert_eq!(*signal.defaults(), "default message");
+/// ```
 #[must_use = "a builder does nothing until `.build()` is called"]
 pub struct SignalBuilder<A, K = String> {
     defaults: A,

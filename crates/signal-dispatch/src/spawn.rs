@@ -8,6 +8,15 @@ use crate::error::{SendError, SpawnError};
 use crate::sync::Arc;
 
 /// A callback task, as a [`Spawn`] implementation receives it.
+///
+/// # Examples
+///
+/// ```
+/// use signal_dispatch::Task;
+///
+/// let task: Task = Box::pin(async {});
+/// futures::executor::block_on(task);
+/// ```
 pub type Task = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 
 /// Something that runs tasks: how a signal runs its callbacks on an executor
