@@ -1,35 +1,4 @@
 //! Callbacks: everything that can be connected to a signal.
-//!
-//! One trait, [`Handler`], covers every kind of callable. It is implemented
-//! for:
-//!
-//! - functions and closures `Fn(Event<A, K>) -> R`,
-//! - `async fn`s, async closures, and closures returning a future,
-//!   `Fn(Event<A, K>) -> impl Future<Output = R>`,
-//! - methods of an object held weakly, through [`weak`]: `Fn(Arc<T>, Event)`
-//!   (sync or async) and `Fn(&T, Event)` (sync),
-//!
-//! where the result `R` is `()` or `Result<(), E>` (see [`Outcome`]).
-//!
-//! An async closure that *captures* its environment implements only
-//! `AsyncFn`, whose future borrows the closure and cannot (on stable Rust)
-//! be required to be `Send`, so it cannot be spawned. Write it as a closure
-//! returning an `async move` block instead:
-//!
-//! ```
-//! use signal_dispatch::{Event, Signal};
-//!
-//! let signal: Signal = Signal::new();
-//! let name = String::from("logger");
-//! signal.connect(move |_event: Event| {
-//!     let name = name.clone();
-//!     async move { println!("{name} was called") }
-//! });
-//! ```
-//!
-//! The
-//! third parameter of [`Handler`] is a marker the compiler infers; it only
-//! keeps these implementations apart.
 
 use std::any::Any;
 use std::error::Error as StdError;
@@ -110,7 +79,34 @@ pub mod marker {
 
 /// Anything that can be connected to a signal of arguments `A` and keys `K`.
 ///
-/// See the [module documentation](self) for what implements it.
+/// One trait covers every kind of callable. It is implemented for:
+///
+/// - functions and closures `Fn(Event<A, K>) -> R`,
+/// - `async fn`s, async closures, and closures returning a future,
+///   `Fn(Event<A, K>) -> impl Future<Output = R>`,
+/// - methods of an object held weakly, through [`weak`]: `Fn(Arc<T>, Event)`
+///   (sync or async) and `Fn(&T, Event)` (sync),
+///
+/// where the result `R` is `()` or `Result<(), E>` (see [`Outcome`]).
+///
+/// An async closure that *captures* its environment implements only
+/// `AsyncFn`, whose future borrows the closure and cannot (on stable Rust)
+/// be required to be `Send`, so it cannot be spawned. Write it as a closure
+/// returning an `async move` block instead:
+///
+/// ```
+/// use signal_dispatch::{Event, Signal};
+///
+/// let signal: Signal = Signal::new();
+/// let name = String::from("logger");
+/// signal.connect(move |_event: Event| {
+///     let name = name.clone();
+///     async move { println!("{name} was called") }
+/// });
+/// ```
+///
+/// The third parameter, `M`, is a marker the compiler infers (see
+/// [`marker`]); it only keeps these implementations apart.
 ///
 /// # Examples
 ///
