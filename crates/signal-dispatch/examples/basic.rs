@@ -3,14 +3,9 @@
 //! Prints `sending the signal.` then `callback was called!`.
 
 use signal_dispatch::{Event, Signal};
-use tokio::sync::Semaphore;
-
-/// Lets `main` wait until the callbacks it scheduled have run.
-static DONE: Semaphore = Semaphore::const_new(0);
 
 async fn callback(_event: Event) {
     println!("callback was called!");
-    DONE.add_permits(1);
 }
 
 #[tokio::main]
@@ -21,8 +16,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Send the signal: this schedules the callback and returns at once.
     println!("sending the signal.");
-    let scheduled = signal.send().schedule()?;
+    signal.send().schedule()?;
 
-    DONE.acquire_many(scheduled as u32).await?.forget();
+    // Wait for the scheduled callback before the program ends.
+    signal.drained().await;
     Ok(())
 }

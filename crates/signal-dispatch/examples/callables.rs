@@ -5,13 +5,8 @@
 use std::sync::Arc;
 
 use signal_dispatch::{Event, Signal, weak};
-use tokio::sync::Semaphore;
-
-static DONE: Semaphore = Semaphore::const_new(0);
-
 fn called(n: u32) {
     println!("callback{n} was called");
-    DONE.add_permits(1);
 }
 
 /// 1. A plain function.
@@ -66,7 +61,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     signal.connect(Callbacks::callback8);
 
     let scheduled = signal.send().schedule()?;
-    DONE.acquire_many(scheduled as u32).await?.forget();
+    signal.drained().await;
     println!("{scheduled} callbacks were called");
     Ok(())
 }

@@ -5,9 +5,6 @@ use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use signal_dispatch::{Event, Signal};
-use tokio::sync::Semaphore;
-
-static DONE: Semaphore = Semaphore::const_new(0);
 
 /// The signal's declared arguments (the seed's keyword arguments).
 #[derive(Clone, Debug)]
@@ -37,7 +34,6 @@ fn callback(event: Event<Kwargs>) {
     println!("my_kwarg= {my_kwarg}");
     println!("payload= {payload:?}");
     println!();
-    DONE.add_permits(1);
 }
 
 #[tokio::main]
@@ -45,11 +41,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     SIGNAL.connect(callback);
 
     // With the defaults.
-    let scheduled = SIGNAL.send().schedule()?;
-    DONE.acquire_many(scheduled as u32).await?.forget();
+    SIGNAL.send().schedule()?;
+    SIGNAL.drained().await;
 
     // Overriding both arguments for this send only.
-    let scheduled = SIGNAL
+    SIGNAL
         .send()
         .with(|kwargs| {
             kwargs.my_kwarg = "changed with send".into();
@@ -57,6 +53,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             kwargs.payload.insert("more".into(), "stuff".into());
         })
         .schedule()?;
-    DONE.acquire_many(scheduled as u32).await?.forget();
+    SIGNAL.drained().await;
     Ok(())
 }

@@ -4,10 +4,7 @@
 
 use std::sync::{Arc, LazyLock};
 
-use signal_dispatch::{Event, Filter, Signal, weak};
-use tokio::sync::Semaphore;
-
-static DONE: Semaphore = Semaphore::const_new(0);
+use signal_dispatch::{Event, Filter, SendBuilder, Signal, weak};
 
 #[derive(Clone, Debug, Default)]
 struct Message {
@@ -36,22 +33,23 @@ impl Person {
             event.keys(),
             event.args().message.as_deref().unwrap_or(""),
         );
-        DONE.add_permits(1);
     }
 }
 
-/// Sends and waits for what it scheduled, so the output keeps its order.
+/// Sends `text` with whatever senders and keys `send` names, and waits for
+/// the callbacks it scheduled, so the output keeps its order.
 async fn deliver(
-    signal: &Signal<Message>,
-    sent: impl FnOnce(&Signal<Message>, Message) -> Result<usize, signal_dispatch::SendError>,
+    send: SendBuilder<'_, Message, String, ()>,
     text: &str,
 ) -> Result<usize, Box<dyn std::error::Error>> {
     println!("-- sending {text:?}");
-    let message = Message {
-        message: Some(text.into()),
-    };
-    let scheduled = sent(signal, message)?;
-    DONE.acquire_many(scheduled as u32).await?.forget();
+    let signal = send.signal().clone();
+    let scheduled = send
+        .args(Message {
+            message: Some(text.into()),
+        })
+        .schedule()?;
+    signal.drained().await;
     Ok(scheduled)
 }
 
@@ -79,46 +77,23 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let mut delivered = 0;
     let nobody = "nobody is listening";
-    delivered += deliver(&SIGNAL1, |s, m| s.send().args(m).schedule(), nobody).await?;
-    delivered += deliver(&SIGNAL2, |s, m| s.send().args(m).schedule(), nobody).await?;
+    delivered += deliver(SIGNAL1.send(), nobody).await?;
+    delivered += deliver(SIGNAL2.send(), nobody).await?;
+    delivered += deliver(SIGNAL1.send().sender(&ashley), "hello Mike!").await?;
+    delivered += deliver(SIGNAL1.send().sender(&mike), "hello Ashley!").await?;
     delivered += deliver(
-        &SIGNAL1,
-        |s, m| s.send().sender(&ashley).args(m).schedule(),
-        "hello Mike!",
-    )
-    .await?;
-    delivered += deliver(
-        &SIGNAL1,
-        |s, m| s.send().sender(&mike).args(m).schedule(),
-        "hello Ashley!",
-    )
-    .await?;
-    delivered += deliver(
-        &SIGNAL1,
-        |s, m| s.send().key("important").args(m).schedule(),
+        SIGNAL1.send().key("important"),
         "important message for Mike",
     )
     .await?;
+    delivered += deliver(SIGNAL2.send().key("alert"), "alert for Ashley").await?;
     delivered += deliver(
-        &SIGNAL2,
-        |s, m| s.send().key("alert").args(m).schedule(),
-        "alert for Ashley",
-    )
-    .await?;
-    delivered += deliver(
-        &SIGNAL1,
-        |s, m| s.send().keys(["books", "love-notes"]).args(m).schedule(),
+        SIGNAL1.send().keys(["books", "love-notes"]),
         "Mike is waiting for books, Ashley for love-notes",
     )
     .await?;
     delivered += deliver(
-        &SIGNAL1,
-        |s, m| {
-            s.send()
-                .keys(["important", "books", "logs"])
-                .args(m)
-                .schedule()
-        },
+        SIGNAL1.send().keys(["important", "books", "logs"]),
         "Mike is subscribed to three matching keys, but only one message is sent!",
     )
     .await?;

@@ -50,10 +50,15 @@ impl<T: Target, K> Bucket<T, K> {
         }
     }
 
+    /// Counts the connected slots with a live target (blocked ones too).
     pub(crate) fn count_live(&self) -> usize {
+        let connected = |weak: &Weak<Slot<T, K>>| {
+            weak.upgrade()
+                .is_some_and(|slot| slot.is_connected() && slot.target().is_live())
+        };
         match self {
-            Bucket::Small(slots) => slots.iter().filter_map(live).count(),
-            Bucket::Large(slots) => slots.pin().values().filter_map(live).count(),
+            Bucket::Small(slots) => slots.iter().filter(|w| connected(w)).count(),
+            Bucket::Large(slots) => slots.pin().values().filter(|w| connected(w)).count(),
         }
     }
 
@@ -116,7 +121,7 @@ impl<T: Target, K> Bucket<T, K> {
 
 fn live<T: Target, K>(weak: &Weak<Slot<T, K>>) -> Option<crate::sync::Arc<Slot<T, K>>> {
     weak.upgrade()
-        .filter(|slot| slot.is_connected() && slot.target().is_live())
+        .filter(|slot| slot.is_selectable() && slot.target().is_live())
 }
 
 impl<T, K> fmt::Debug for Bucket<T, K> {

@@ -13,35 +13,38 @@ use crate::event::Event;
 use crate::router::{Key, Target};
 use crate::sync::{Arc, Weak};
 
-/// What a callback may return: `()`, or `Result<(), E>` for any error that
-/// converts into `Box<dyn Error + Send + Sync>` (`std` errors, `String`,
-/// `&str`, `anyhow::Error`, ...). An `Err` is reported to the signal's
-/// error hook.
+/// What a callback may return on a signal whose callbacks return `R`: an
+/// `R` itself, or `Result<R, E>` for any error that converts into
+/// `Box<dyn Error + Send + Sync>` (`std` errors, `String`, `&str`,
+/// `anyhow::Error`, ...). `R` is `()` unless the signal says otherwise. An
+/// `Err` is reported as a [`Failure`](crate::Failure).
 ///
 /// # Examples
 ///
 /// ```
 /// use signal_dispatch::Outcome;
 ///
-/// assert!(().into_result().is_ok());
-/// assert!(Err::<(), _>("broken").into_result().is_err());
+/// assert!(Outcome::<()>::into_result(()).is_ok());
+/// assert_eq!(Outcome::<u32>::into_result(7_u32).unwrap(), 7);
+/// assert!(Outcome::<u32>::into_result(Err::<u32, _>("broken")).is_err());
 /// ```
-pub trait Outcome: Send + 'static {
+pub trait Outcome<R>: Send + 'static {
     /// The outcome as a result.
-    fn into_result(self) -> Result<(), CallbackError>;
+    fn into_result(self) -> Result<R, CallbackError>;
 }
 
-impl Outcome for () {
-    fn into_result(self) -> Result<(), CallbackError> {
-        Ok(())
+impl<R: Send + 'static> Outcome<R> for R {
+    fn into_result(self) -> Result<R, CallbackError> {
+        Ok(self)
     }
 }
 
-impl<E> Outcome for Result<(), E>
+impl<R, E> Outcome<R> for Result<R, E>
 where
+    R: Send + 'static,
     E: Into<Box<dyn StdError + Send + Sync + 'static>> + Send + 'static,
 {
-    fn into_result(self) -> Result<(), CallbackError> {
+    fn into_result(self) -> Result<R, CallbackError> {
         self.map_err(CallbackError::from)
     }
 }
@@ -54,40 +57,46 @@ where
 /// ```
 /// use signal_dispatch::{Event, Handler, marker};
 ///
-/// fn is_sync_handler<H: Handler<(), String, marker::Sync<()>>>(_: H) {}
+/// fn is_sync_handler<H: Handler<(), String, (), marker::Direct<marker::Sync<()>>>>(_: H) {}
 /// is_sync_handler(|_: Event| {});
 /// ```
 pub mod marker {
     use std::marker::PhantomData;
 
-    /// A synchronous callable returning `R`.
+    /// A synchronous callable returning `O`.
     #[derive(Debug)]
-    pub struct Sync<R>(PhantomData<fn() -> R>);
+    pub struct Sync<O>(PhantomData<fn() -> O>);
 
     /// A callable returning a future `F`.
     #[derive(Debug)]
     pub struct Async<F>(PhantomData<fn() -> F>);
 
-    /// A synchronous method taking `&T`, returning `R`.
+    /// A synchronous method taking `&T`, returning `O`.
     #[derive(Debug)]
-    pub struct ByRef<R>(PhantomData<fn() -> R>);
+    pub struct ByRef<O>(PhantomData<fn() -> O>);
 
     /// A method of a weakly held owner, itself of kind `M`.
     #[derive(Debug)]
     pub struct Owned<M>(PhantomData<fn() -> M>);
+
+    /// A callable connected as it is, itself of kind `M`.
+    #[derive(Debug)]
+    pub struct Direct<M>(PhantomData<fn() -> M>);
 }
 
-/// Anything that can be connected to a signal of arguments `A` and keys `K`.
+/// Anything that can be connected to a signal of arguments `A`, keys `K`
+/// and callback results `R`.
 ///
 /// One trait covers every kind of callable. It is implemented for:
 ///
-/// - functions and closures `Fn(Event<A, K>) -> R`,
+/// - functions and closures `Fn(Event<A, K, R>) -> O`,
 /// - `async fn`s, async closures, and closures returning a future,
-///   `Fn(Event<A, K>) -> impl Future<Output = R>`,
+///   `Fn(Event<A, K, R>) -> impl Future<Output = O>`,
 /// - methods of an object held weakly, through [`weak`]: `Fn(Arc<T>, Event)`
 ///   (sync or async) and `Fn(&T, Event)` (sync),
 ///
-/// where the result `R` is `()` or `Result<(), E>` (see [`Outcome`]).
+/// where the output `O` is `R` or `Result<R, E>` (see [`Outcome`]); `R` is
+/// `()` unless the signal declares another result type.
 ///
 /// An async closure that *captures* its environment implements only
 /// `AsyncFn`, whose future borrows the closure and cannot (on stable Rust)
@@ -133,9 +142,9 @@ pub mod marker {
 /// signal.connect(weak(&owner, Owner::async_method));
 /// assert_eq!(signal.len(), 7);
 /// ```
-pub trait Handler<A, K, M>: Sized + Send + Sync + 'static {
+pub trait Handler<A, K, R, M>: Sized + Send + Sync + 'static {
     /// Type-erases the handler into a stored callback.
-    fn into_callback(self) -> Callback<A, K>;
+    fn into_callback(self) -> Callback<A, K, R>;
 }
 
 /// A type-erased callback as a signal stores it.
@@ -148,44 +157,78 @@ pub trait Handler<A, K, M>: Sized + Send + Sync + 'static {
 ///
 /// struct Owner;
 /// let owner = Arc::new(Owner);
-/// let callback: Callback<(), String> = weak(&owner, |_: &Owner, _: Event| {}).into_callback();
+/// let callback: Callback = weak(&owner, |_: &Owner, _: Event| {}).into_callback();
 /// assert!(callback.is_live());
 /// drop(owner);
 /// assert!(!callback.is_live());
 /// ```
-pub struct Callback<A, K> {
-    erased: Box<dyn Erased<A, K>>,
+pub struct Callback<A = (), K = String, R = ()> {
+    body: Body<A, K, R>,
 }
 
-impl<A: 'static, K: 'static> Callback<A, K> {
+enum Body<A, K, R> {
+    /// User code, run in a task.
+    Call(Box<dyn Erased<A, K, R>>),
+    /// A subscription's buffer, fed at send time (no user code runs).
+    Sink(Arc<dyn Sink<A, K, R>>),
+}
+
+impl<A: 'static, K: 'static, R: 'static> Callback<A, K, R> {
+    pub(crate) fn sink(sink: Arc<dyn Sink<A, K, R>>) -> Self {
+        Callback {
+            body: Body::Sink(sink),
+        }
+    }
+
     /// Whether the callback can still run (its weak owner, if any, is alive).
     pub fn is_live(&self) -> bool {
-        self.erased.is_live()
+        match &self.body {
+            Body::Call(call) => call.is_live(),
+            Body::Sink(sink) => sink.is_live(),
+        }
+    }
+
+    /// The subscription buffer this callback feeds, if it is one.
+    pub(crate) fn as_sink(&self) -> Option<&dyn Sink<A, K, R>> {
+        match &self.body {
+            Body::Call(_) => None,
+            Body::Sink(sink) => Some(&**sink),
+        }
     }
 
     /// Takes what a call needs before it is scheduled: `None` if the owner
     /// died, otherwise the owner (if any), kept alive until the call.
     pub(crate) fn bind(&self) -> Option<Owner> {
-        self.erased.bind()
+        match &self.body {
+            Body::Call(call) => call.bind(),
+            Body::Sink(sink) => sink.is_live().then_some(None),
+        }
     }
 
     /// Calls the callback (a sync one runs now; an async one returns its
-    /// future).
-    pub(crate) fn invoke(&self, owner: Owner, event: Event<A, K>) -> Invocation {
-        self.erased.invoke(owner, event)
+    /// future). A sink is fed instead.
+    pub(crate) fn invoke(&self, owner: Owner, event: Event<A, K, R>) -> Invocation<R> {
+        match &self.body {
+            Body::Call(call) => call.invoke(owner, event),
+            Body::Sink(sink) => {
+                sink.push(event);
+                Invocation::Streamed
+            }
+        }
     }
 }
 
-impl<A: 'static, K: 'static> Target for Callback<A, K> {
+impl<A: 'static, K: 'static, R: 'static> Target for Callback<A, K, R> {
     fn is_live(&self) -> bool {
-        self.erased.is_live()
+        Callback::is_live(self)
     }
 }
 
-impl<A: 'static, K: 'static> fmt::Debug for Callback<A, K> {
+impl<A: 'static, K: 'static, R: 'static> fmt::Debug for Callback<A, K, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Callback")
             .field("live", &self.is_live())
+            .field("subscription", &self.as_sink().is_some())
             .finish_non_exhaustive()
     }
 }
@@ -194,75 +237,87 @@ impl<A: 'static, K: 'static> fmt::Debug for Callback<A, K> {
 pub(crate) type Owner = Option<Arc<dyn Any + Send + Sync>>;
 
 /// A started call.
-pub(crate) enum Invocation {
+pub(crate) enum Invocation<R> {
     /// A sync callback ran to completion.
-    Ready(Result<(), CallbackError>),
+    Ready(Result<R, CallbackError>),
     /// An async callback returned its future.
-    Pending(BoxFuture<'static, Result<(), CallbackError>>),
+    Pending(BoxFuture<'static, Result<R, CallbackError>>),
+    /// A subscription received the event.
+    Streamed,
 }
 
-trait Erased<A, K>: Send + Sync + 'static {
+/// Where a subscription's events go.
+pub(crate) trait Sink<A, K, R>: Send + Sync + 'static {
+    fn push(&self, event: Event<A, K, R>);
+    fn is_live(&self) -> bool;
+}
+
+trait Erased<A, K, R>: Send + Sync + 'static {
     fn is_live(&self) -> bool;
     fn bind(&self) -> Option<Owner>;
-    fn invoke(&self, owner: Owner, event: Event<A, K>) -> Invocation;
+    fn invoke(&self, owner: Owner, event: Event<A, K, R>) -> Invocation<R>;
 }
 
 /// A callable over `Args` of kind `M` (see [`marker`]).
-trait Invoke<Args, M>: Send + Sync + 'static {
-    fn invoke(&self, args: Args) -> Invocation;
+trait Invoke<Args, R, M>: Send + Sync + 'static {
+    fn invoke(&self, args: Args) -> Invocation<R>;
 }
 
-impl<F, R, A, K> Invoke<(Event<A, K>,), marker::Sync<R>> for F
+impl<F, O, R, A, K> Invoke<(Event<A, K, R>,), R, marker::Sync<O>> for F
 where
-    F: Fn(Event<A, K>) -> R + Send + Sync + 'static,
-    R: Outcome,
+    F: Fn(Event<A, K, R>) -> O + Send + Sync + 'static,
+    O: Outcome<R>,
 {
-    fn invoke(&self, (event,): (Event<A, K>,)) -> Invocation {
-        Invocation::Ready(self(event).into_result())
+    fn invoke(&self, (event,): (Event<A, K, R>,)) -> Invocation<R> {
+        Invocation::Ready(Outcome::<R>::into_result(self(event)))
     }
 }
 
-impl<F, Fut, A, K> Invoke<(Event<A, K>,), marker::Async<Fut>> for F
+impl<F, Fut, R, A, K> Invoke<(Event<A, K, R>,), R, marker::Async<Fut>> for F
 where
-    F: Fn(Event<A, K>) -> Fut + Send + Sync + 'static,
+    F: Fn(Event<A, K, R>) -> Fut + Send + Sync + 'static,
     Fut: Future + Send + 'static,
-    Fut::Output: Outcome,
+    Fut::Output: Outcome<R>,
 {
-    fn invoke(&self, (event,): (Event<A, K>,)) -> Invocation {
+    fn invoke(&self, (event,): (Event<A, K, R>,)) -> Invocation<R> {
         let future = self(event);
-        Invocation::Pending(Box::pin(async move { future.await.into_result() }))
+        Invocation::Pending(Box::pin(
+            async move { Outcome::<R>::into_result(future.await) },
+        ))
     }
 }
 
-impl<F, R, T, A, K> Invoke<(Arc<T>, Event<A, K>), marker::Sync<R>> for F
+impl<F, O, R, T, A, K> Invoke<(Arc<T>, Event<A, K, R>), R, marker::Sync<O>> for F
 where
-    F: Fn(Arc<T>, Event<A, K>) -> R + Send + Sync + 'static,
-    R: Outcome,
+    F: Fn(Arc<T>, Event<A, K, R>) -> O + Send + Sync + 'static,
+    O: Outcome<R>,
 {
-    fn invoke(&self, (owner, event): (Arc<T>, Event<A, K>)) -> Invocation {
-        Invocation::Ready(self(owner, event).into_result())
+    fn invoke(&self, (owner, event): (Arc<T>, Event<A, K, R>)) -> Invocation<R> {
+        Invocation::Ready(Outcome::<R>::into_result(self(owner, event)))
     }
 }
 
-impl<F, R, T, A, K> Invoke<(Arc<T>, Event<A, K>), marker::ByRef<R>> for F
+impl<F, O, R, T, A, K> Invoke<(Arc<T>, Event<A, K, R>), R, marker::ByRef<O>> for F
 where
-    F: Fn(&T, Event<A, K>) -> R + Send + Sync + 'static,
-    R: Outcome,
+    F: Fn(&T, Event<A, K, R>) -> O + Send + Sync + 'static,
+    O: Outcome<R>,
 {
-    fn invoke(&self, (owner, event): (Arc<T>, Event<A, K>)) -> Invocation {
-        Invocation::Ready(self(&owner, event).into_result())
+    fn invoke(&self, (owner, event): (Arc<T>, Event<A, K, R>)) -> Invocation<R> {
+        Invocation::Ready(Outcome::<R>::into_result(self(&owner, event)))
     }
 }
 
-impl<F, Fut, T, A, K> Invoke<(Arc<T>, Event<A, K>), marker::Async<Fut>> for F
+impl<F, Fut, R, T, A, K> Invoke<(Arc<T>, Event<A, K, R>), R, marker::Async<Fut>> for F
 where
-    F: Fn(Arc<T>, Event<A, K>) -> Fut + Send + Sync + 'static,
+    F: Fn(Arc<T>, Event<A, K, R>) -> Fut + Send + Sync + 'static,
     Fut: Future + Send + 'static,
-    Fut::Output: Outcome,
+    Fut::Output: Outcome<R>,
 {
-    fn invoke(&self, (owner, event): (Arc<T>, Event<A, K>)) -> Invocation {
+    fn invoke(&self, (owner, event): (Arc<T>, Event<A, K, R>)) -> Invocation<R> {
         let future = self(owner, event);
-        Invocation::Pending(Box::pin(async move { future.await.into_result() }))
+        Invocation::Pending(Box::pin(
+            async move { Outcome::<R>::into_result(future.await) },
+        ))
     }
 }
 
@@ -272,12 +327,13 @@ struct Strong<F, M> {
     _kind: PhantomData<fn() -> M>,
 }
 
-impl<F, M, A, K> Erased<A, K> for Strong<F, M>
+impl<F, M, A, K, R> Erased<A, K, R> for Strong<F, M>
 where
-    F: Invoke<(Event<A, K>,), M>,
+    F: Invoke<(Event<A, K, R>,), R, M>,
     M: 'static,
     A: 'static,
     K: 'static,
+    R: 'static,
 {
     fn is_live(&self) -> bool {
         true
@@ -287,24 +343,25 @@ where
         Some(None)
     }
 
-    fn invoke(&self, _owner: Owner, event: Event<A, K>) -> Invocation {
+    fn invoke(&self, _owner: Owner, event: Event<A, K, R>) -> Invocation<R> {
         self.call.invoke((event,))
     }
 }
 
-impl<F, M, A, K> Handler<A, K, M> for F
+impl<F, M, A, K, R> Handler<A, K, R, marker::Direct<M>> for F
 where
-    F: Invoke<(Event<A, K>,), M>,
+    F: Invoke<(Event<A, K, R>,), R, M>,
     M: 'static,
     A: Send + Sync + 'static,
     K: Key,
+    R: Send + 'static,
 {
-    fn into_callback(self) -> Callback<A, K> {
+    fn into_callback(self) -> Callback<A, K, R> {
         Callback {
-            erased: Box::new(Strong {
+            body: Body::Call(Box::new(Strong {
                 call: self,
                 _kind: PhantomData,
-            }),
+            })),
         }
     }
 }
@@ -390,13 +447,14 @@ struct WeakCallback<T, F, M> {
     _kind: PhantomData<fn() -> M>,
 }
 
-impl<T, F, M, A, K> Erased<A, K> for WeakCallback<T, F, M>
+impl<T, F, M, A, K, R> Erased<A, K, R> for WeakCallback<T, F, M>
 where
     T: Any + Send + Sync,
-    F: Invoke<(Arc<T>, Event<A, K>), M>,
+    F: Invoke<(Arc<T>, Event<A, K, R>), R, M>,
     M: 'static,
     A: 'static,
     K: 'static,
+    R: 'static,
 {
     fn is_live(&self) -> bool {
         self.owner.strong_count() > 0
@@ -407,31 +465,34 @@ where
         Some(Some(owner))
     }
 
-    fn invoke(&self, owner: Owner, event: Event<A, K>) -> Invocation {
+    fn invoke(&self, owner: Owner, event: Event<A, K, R>) -> Invocation<R> {
         // `bind` gave this owner, so the downcast cannot fail; should it
-        // ever, skipping the call is the safe answer.
+        // ever, report it rather than call a method without its owner.
         match owner.and_then(|owner| owner.downcast::<T>().ok()) {
             Some(owner) => self.method.invoke((owner, event)),
-            None => Invocation::Ready(Ok(())),
+            None => Invocation::Ready(Err(CallbackError::from(
+                "the callback's owner was not bound",
+            ))),
         }
     }
 }
 
-impl<T, F, M, A, K> Handler<A, K, marker::Owned<M>> for WeakMethod<T, F>
+impl<T, F, M, A, K, R> Handler<A, K, R, marker::Owned<M>> for WeakMethod<T, F>
 where
     T: Any + Send + Sync,
-    F: Invoke<(Arc<T>, Event<A, K>), M>,
+    F: Invoke<(Arc<T>, Event<A, K, R>), R, M>,
     M: 'static,
     A: Send + Sync + 'static,
     K: Key,
+    R: Send + 'static,
 {
-    fn into_callback(self) -> Callback<A, K> {
+    fn into_callback(self) -> Callback<A, K, R> {
         Callback {
-            erased: Box::new(WeakCallback {
+            body: Body::Call(Box::new(WeakCallback {
                 owner: self.owner,
                 method: self.method,
                 _kind: PhantomData,
-            }),
+            })),
         }
     }
 }

@@ -41,7 +41,7 @@ impl fmt::Display for ConnectionId {
     }
 }
 
-type CallbackSlot<A, K> = Slot<Callback<A, K>, K>;
+type CallbackSlot<A, K, R> = Slot<Callback<A, K, R>, K>;
 
 /// A handle to one connection of a callback to a signal.
 ///
@@ -62,21 +62,22 @@ type CallbackSlot<A, K> = Slot<Callback<A, K>, K>;
 /// assert!(!connection.is_connected());
 /// assert!(!connection.disconnect()); // a second time is a no-op
 /// ```
-pub struct Connection<A = (), K = String> {
+pub struct Connection<A = (), K = String, R = ()> {
     id: ConnectionId,
-    slot: Weak<CallbackSlot<A, K>>,
-    signal: Weak<Inner<A, K>>,
+    slot: Weak<CallbackSlot<A, K, R>>,
+    signal: Weak<Inner<A, K, R>>,
 }
 
-impl<A, K> Connection<A, K>
+impl<A, K, R> Connection<A, K, R>
 where
     A: Send + Sync + 'static,
     K: Key,
+    R: Send + 'static,
 {
     pub(crate) fn new(
-        slot: Weak<CallbackSlot<A, K>>,
+        slot: Weak<CallbackSlot<A, K, R>>,
         id: ConnectionId,
-        signal: Weak<Inner<A, K>>,
+        signal: Weak<Inner<A, K, R>>,
     ) -> Self {
         Connection { id, slot, signal }
     }
@@ -160,8 +161,41 @@ where
         }
     }
 
+    /// Blocks the connection until the guard is dropped: sends meanwhile
+    /// skip it (and do not count it). Blocks nest.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use signal_dispatch::{Event, Signal};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let signal: Signal = Signal::new();
+    /// let connection = signal.connect(|_: Event| {});
+    /// {
+    ///     let _quiet = connection.block();
+    ///     assert_eq!(signal.send().schedule().unwrap(), 0);
+    /// }
+    /// assert_eq!(signal.send().schedule().unwrap(), 1);
+    /// # }
+    /// ```
+    pub fn block(&self) -> BlockGuard<A, K, R> {
+        if let Some(slot) = self.slot.upgrade() {
+            slot.block();
+        }
+        BlockGuard {
+            slot: self.slot.clone(),
+        }
+    }
+
+    /// Whether a block is in force on the connection.
+    pub fn is_blocked(&self) -> bool {
+        self.slot.upgrade().is_some_and(|slot| slot.is_blocked())
+    }
+
     /// Turns the handle into a guard that disconnects when dropped.
-    pub fn guard(self) -> ConnectionGuard<A, K> {
+    pub fn guard(self) -> ConnectionGuard<A, K, R> {
         ConnectionGuard {
             connection: self,
             armed: true,
@@ -169,7 +203,7 @@ where
     }
 }
 
-impl<A, K> Clone for Connection<A, K> {
+impl<A, K, R> Clone for Connection<A, K, R> {
     fn clone(&self) -> Self {
         Connection {
             id: self.id,
@@ -179,7 +213,7 @@ impl<A, K> Clone for Connection<A, K> {
     }
 }
 
-impl<A, K> fmt::Debug for Connection<A, K> {
+impl<A, K, R> fmt::Debug for Connection<A, K, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let connected = self.signal.strong_count() > 0
             && self.slot.upgrade().is_some_and(|slot| slot.is_connected());
@@ -205,36 +239,39 @@ impl<A, K> fmt::Debug for Connection<A, K> {
 /// assert_eq!(signal.len(), 0);
 /// ```
 #[must_use = "dropping a ConnectionGuard disconnects its callback at once"]
-pub struct ConnectionGuard<A = (), K = String>
+pub struct ConnectionGuard<A = (), K = String, R = ()>
 where
     A: Send + Sync + 'static,
     K: Key,
+    R: Send + 'static,
 {
-    connection: Connection<A, K>,
+    connection: Connection<A, K, R>,
     armed: bool,
 }
 
-impl<A, K> ConnectionGuard<A, K>
+impl<A, K, R> ConnectionGuard<A, K, R>
 where
     A: Send + Sync + 'static,
     K: Key,
+    R: Send + 'static,
 {
     /// The guarded connection.
-    pub fn connection(&self) -> &Connection<A, K> {
+    pub fn connection(&self) -> &Connection<A, K, R> {
         &self.connection
     }
 
     /// Gives up the guard without disconnecting.
-    pub fn disarm(mut self) -> Connection<A, K> {
+    pub fn disarm(mut self) -> Connection<A, K, R> {
         self.armed = false;
         self.connection.clone()
     }
 }
 
-impl<A, K> Drop for ConnectionGuard<A, K>
+impl<A, K, R> Drop for ConnectionGuard<A, K, R>
 where
     A: Send + Sync + 'static,
     K: Key,
+    R: Send + 'static,
 {
     fn drop(&mut self) {
         // Safe to run from anywhere, a callback or another `Drop` included:
@@ -246,14 +283,49 @@ where
     }
 }
 
-impl<A, K> fmt::Debug for ConnectionGuard<A, K>
+impl<A, K, R> fmt::Debug for ConnectionGuard<A, K, R>
 where
     A: Send + Sync + 'static,
     K: Key,
+    R: Send + 'static,
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("ConnectionGuard")
             .field(&self.connection)
             .finish()
+    }
+}
+
+/// A block on one connection, lifted when the guard is dropped; made by
+/// [`Connection::block`].
+///
+/// # Examples
+///
+/// ```
+/// use signal_dispatch::{Event, Signal};
+///
+/// let signal: Signal = Signal::new();
+/// let connection = signal.connect(|_: Event| {});
+/// let guard = connection.block();
+/// assert!(connection.is_blocked());
+/// drop(guard);
+/// assert!(!connection.is_blocked());
+/// ```
+#[must_use = "dropping a BlockGuard lifts the block at once"]
+pub struct BlockGuard<A = (), K = String, R = ()> {
+    slot: Weak<CallbackSlot<A, K, R>>,
+}
+
+impl<A, K, R> Drop for BlockGuard<A, K, R> {
+    fn drop(&mut self) {
+        if let Some(slot) = self.slot.upgrade() {
+            slot.unblock();
+        }
+    }
+}
+
+impl<A, K, R> fmt::Debug for BlockGuard<A, K, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BlockGuard").finish_non_exhaustive()
     }
 }

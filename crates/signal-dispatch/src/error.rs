@@ -5,24 +5,35 @@ use std::error::Error as StdError;
 use std::fmt;
 
 use crate::connection::ConnectionId;
+use crate::sender::Sender;
 
-/// Why a send could not schedule its callbacks.
+/// Why a send could not be made. Nothing is lost: every variant but
+/// [`Spawn`](SendError::Spawn) gives the send back as an [`Unsent`].
 ///
 /// # Examples
 ///
 /// ```
 /// use signal_dispatch::Signal;
 ///
-/// let signal: Signal = Signal::new();
+/// let signal: Signal<u32> = Signal::new();
 /// // Outside of any tokio runtime there is nowhere to run callbacks.
-/// let err = signal.send().schedule().unwrap_err();
+/// let err = signal.send().args(7).schedule().unwrap_err();
 /// assert!(err.is_no_runtime());
+/// assert_eq!(err.into_unsent().unwrap().args(), Some(&7));
 /// ```
-#[derive(Debug)]
 #[non_exhaustive]
-pub enum SendError {
+pub enum SendError<A = (), K = String> {
     /// The signal spawns on the current tokio runtime, and there is none.
-    NoRuntime,
+    NoRuntime(Unsent<A, K>),
+    /// The signal was closed ([`Signal::close`](crate::Signal::close)).
+    Closed(Unsent<A, K>),
+    /// The signal's limit of callbacks in flight would be exceeded, and the
+    /// send was not one that waits for room.
+    Full(Unsent<A, K>),
+    /// The send asked for [`Mode::Inline`](crate::Mode::Inline), which runs
+    /// callbacks in the task that awaits the send: use
+    /// [`wait`](crate::SendBuilder::wait), not `schedule`.
+    InlineNotAwaited(Unsent<A, K>),
     /// The spawner refused a task. `scheduled` callbacks had been scheduled
     /// before it did; they still run.
     Spawn {
@@ -33,33 +44,77 @@ pub enum SendError {
     },
 }
 
-impl SendError {
+impl<A, K> SendError<A, K> {
     /// Whether the send failed because no runtime was available.
     pub fn is_no_runtime(&self) -> bool {
-        matches!(self, SendError::NoRuntime)
+        matches!(self, SendError::NoRuntime(_))
     }
 
-    /// Whether the send failed because the spawner refused a task.
+    /// Whether the signal was closed.
+    pub fn is_closed(&self) -> bool {
+        matches!(self, SendError::Closed(_))
+    }
+
+    /// Whether the in-flight limit was reached.
+    pub fn is_full(&self) -> bool {
+        matches!(self, SendError::Full(_))
+    }
+
+    /// Whether the spawner refused a task.
     pub fn is_spawn(&self) -> bool {
         matches!(self, SendError::Spawn { .. })
     }
 
-    /// How many callbacks were scheduled before the error (0 for
-    /// [`SendError::NoRuntime`]).
+    /// How many callbacks were scheduled before the error (0 unless the
+    /// spawner failed part-way).
     pub fn scheduled(&self) -> usize {
         match self {
-            SendError::NoRuntime => 0,
             SendError::Spawn { scheduled, .. } => *scheduled,
+            _ => 0,
+        }
+    }
+
+    /// The send that was not made, to retry or inspect.
+    pub fn into_unsent(self) -> Option<Unsent<A, K>> {
+        match self {
+            SendError::NoRuntime(unsent)
+            | SendError::Closed(unsent)
+            | SendError::Full(unsent)
+            | SendError::InlineNotAwaited(unsent) => Some(unsent),
+            SendError::Spawn { .. } => None,
         }
     }
 }
 
-impl fmt::Display for SendError {
+impl<A, K> fmt::Debug for SendError<A, K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SendError::NoRuntime => f.write_str(
+            SendError::NoRuntime(_) => f.write_str("NoRuntime(..)"),
+            SendError::Closed(_) => f.write_str("Closed(..)"),
+            SendError::Full(_) => f.write_str("Full(..)"),
+            SendError::InlineNotAwaited(_) => f.write_str("InlineNotAwaited(..)"),
+            SendError::Spawn { scheduled, source } => f
+                .debug_struct("Spawn")
+                .field("scheduled", scheduled)
+                .field("source", source)
+                .finish(),
+        }
+    }
+}
+
+impl<A, K> fmt::Display for SendError<A, K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SendError::NoRuntime(_) => f.write_str(
                 "no tokio runtime to run callbacks on: send from inside a runtime, \
                  or build the signal with a runtime handle or a spawner",
+            ),
+            SendError::Closed(_) => f.write_str("the signal is closed"),
+            SendError::Full(_) => {
+                f.write_str("the signal's limit of callbacks in flight is reached")
+            }
+            SendError::InlineNotAwaited(_) => f.write_str(
+                "inline mode runs callbacks in the awaiting task: use `wait`, not `schedule`",
             ),
             SendError::Spawn { scheduled, .. } => write!(
                 f,
@@ -69,12 +124,64 @@ impl fmt::Display for SendError {
     }
 }
 
-impl StdError for SendError {
+impl<A, K> StdError for SendError<A, K> {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
         match self {
-            SendError::NoRuntime => None,
             SendError::Spawn { source, .. } => Some(source),
+            _ => None,
         }
+    }
+}
+
+/// A send that was not made: its arguments, keys and senders, as given.
+///
+/// # Examples
+///
+/// ```
+/// use signal_dispatch::{Event, Signal};
+/// use std::num::NonZeroUsize;
+///
+/// let signal: Signal = Signal::new();
+/// signal.close();
+/// let unsent = signal.send().key("k").schedule().unwrap_err().into_unsent().unwrap();
+/// assert_eq!(unsent.keys(), ["k"]);
+/// assert_eq!(unsent.args(), None); // the defaults were to be sent
+/// ```
+pub struct Unsent<A = (), K = String> {
+    pub(crate) args: Option<A>,
+    pub(crate) keys: Vec<K>,
+    pub(crate) senders: Vec<Sender>,
+}
+
+impl<A, K> Unsent<A, K> {
+    /// The arguments the send gave (`None`: it would have sent the defaults).
+    pub fn args(&self) -> Option<&A> {
+        self.args.as_ref()
+    }
+
+    /// The arguments, taken out.
+    pub fn into_args(self) -> Option<A> {
+        self.args
+    }
+
+    /// The keys the send named.
+    pub fn keys(&self) -> &[K] {
+        &self.keys
+    }
+
+    /// The senders the send named.
+    pub fn senders(&self) -> &[Sender] {
+        &self.senders
+    }
+}
+
+impl<A, K: fmt::Debug> fmt::Debug for Unsent<A, K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Unsent")
+            .field("args_given", &self.args.is_some())
+            .field("keys", &self.keys)
+            .field("senders", &self.senders)
+            .finish()
     }
 }
 

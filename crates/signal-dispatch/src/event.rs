@@ -37,26 +37,26 @@ use crate::sync::Arc;
 /// signal.send().key("news").sender(&ashley).with(|m| m.text = "hello".into()).schedule().unwrap();
 /// # }
 /// ```
-pub struct Event<A = (), K = String> {
-    delivery: Arc<Delivery<A, K>>,
+pub struct Event<A = (), K = String, R = ()> {
+    delivery: Arc<Delivery<A, K, R>>,
 }
 
 /// The data of one send, shared by all its callbacks.
-pub(crate) struct Delivery<A, K> {
-    pub(crate) signal: Signal<A, K>,
+pub(crate) struct Delivery<A, K, R> {
+    pub(crate) signal: Signal<A, K, R>,
     pub(crate) senders: Vec<Sender>,
     pub(crate) keys: Vec<K>,
     pub(crate) args: Arc<A>,
 }
 
-impl<A, K> Event<A, K> {
-    pub(crate) fn new(delivery: Arc<Delivery<A, K>>) -> Self {
+impl<A, K, R> Event<A, K, R> {
+    pub(crate) fn new(delivery: Arc<Delivery<A, K, R>>) -> Self {
         Event { delivery }
     }
 
     /// The signal that was sent (compare with `==`: signals are equal when
     /// they are the same signal).
-    pub fn signal(&self) -> &Signal<A, K> {
+    pub fn signal(&self) -> &Signal<A, K, R> {
         &self.delivery.signal
     }
 
@@ -81,7 +81,7 @@ impl<A, K> Event<A, K> {
     }
 }
 
-impl<A, K> Clone for Event<A, K> {
+impl<A, K, R> Clone for Event<A, K, R> {
     fn clone(&self) -> Self {
         Event {
             delivery: self.delivery.clone(),
@@ -89,7 +89,7 @@ impl<A, K> Clone for Event<A, K> {
     }
 }
 
-impl<A: fmt::Debug, K: fmt::Debug> fmt::Debug for Event<A, K> {
+impl<A: fmt::Debug, K: fmt::Debug, R> fmt::Debug for Event<A, K, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Event")
             .field("signal", &self.delivery.signal)

@@ -180,26 +180,36 @@
 mod bucket;
 mod callback;
 mod connection;
+mod dispatch;
 mod error;
 mod event;
 mod filter;
+mod flight;
+mod mode;
+mod report;
 pub mod router;
 mod send;
 mod sender;
 mod signal;
 mod spawn;
+mod stats;
+mod subscribe;
 mod sync;
 
 pub use callback::{Callback, Handler, Outcome, WeakMethod, marker, weak};
-pub use connection::{Connection, ConnectionGuard, ConnectionId};
-pub use error::{CallbackError, Failure, SendError, SpawnError};
+pub use connection::{BlockGuard, Connection, ConnectionGuard, ConnectionId};
+pub use error::{CallbackError, Failure, SendError, SpawnError, Unsent};
 pub use event::Event;
 pub use filter::Filter;
+pub use mode::Mode;
+pub use report::Report;
 pub use router::Key;
 pub use send::SendBuilder;
 pub use sender::{Sender, SenderIdentity};
-pub use signal::{Signal, SignalBuilder, WeakSignal};
+pub use signal::{Signal, SignalBlockGuard, SignalBuilder, WeakSignal};
 pub use spawn::{Spawn, Task};
+pub use stats::Stats;
+pub use subscribe::{Lagged, Subscription};
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

@@ -40,7 +40,7 @@ use crate::bucket::{Bucket, Change};
 use crate::connection::ConnectionId;
 use crate::filter::Filter;
 use crate::sender::SenderIdentity;
-use crate::sync::{Arc, AtomicBool, AtomicUsize, Mutex, Ordering, lock};
+use crate::sync::{Arc, AtomicU32, AtomicU64, AtomicUsize, Mutex, Ordering, lock};
 
 /// What a key must be: hashable, comparable, cheap enough to clone, and
 /// shareable across threads. Implemented for every such type.
@@ -105,10 +105,20 @@ pub trait Target: Send + Sync + 'static {
 /// ```
 pub struct Slot<T, K> {
     id: ConnectionId,
-    connected: AtomicBool,
+    /// [`CONNECTED`], [`ONCE`] and [`FIRED`] bits, and a count of blocks
+    /// in units of [`BLOCK`].
+    state: AtomicU32,
     routes: Mutex<Routes<K>>,
     target: T,
 }
+
+const CONNECTED: u32 = 1;
+/// The slot runs at most once.
+const ONCE: u32 = 1 << 1;
+/// A once-slot was claimed by a send.
+const FIRED: u32 = 1 << 2;
+/// One block on the slot (the count lives above the flag bits).
+const BLOCK: u32 = 1 << 8;
 
 impl<T, K> Slot<T, K> {
     /// The connection's id, unique in the process.
@@ -124,7 +134,54 @@ impl<T, K> Slot<T, K> {
     /// Whether the slot is still in its router. A send that began after this
     /// turned `false` never selects it.
     pub fn is_connected(&self) -> bool {
-        self.connected.load(Ordering::Acquire)
+        self.state.load(Ordering::Acquire) & CONNECTED != 0
+    }
+
+    /// Whether the slot runs at most once.
+    pub fn is_once(&self) -> bool {
+        self.state.load(Ordering::Relaxed) & ONCE != 0
+    }
+
+    /// Whether a block is in force: sends skip the slot meanwhile.
+    pub fn is_blocked(&self) -> bool {
+        self.state.load(Ordering::Acquire) >= BLOCK
+    }
+
+    /// Adds a block (blocks nest; each [`unblock`](Self::unblock)s once).
+    pub fn block(&self) {
+        self.state.fetch_add(BLOCK, Ordering::AcqRel);
+    }
+
+    /// Lifts one block.
+    pub fn unblock(&self) {
+        let _ = self
+            .state
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |state| {
+                state.checked_sub(BLOCK)
+            });
+    }
+
+    /// Claims the slot's run for one send: always `true` for an ordinary
+    /// slot; for a once-slot, `true` for the first claim only, however many
+    /// sends race for it.
+    pub fn claim(&self) -> bool {
+        if self.state.load(Ordering::Relaxed) & ONCE == 0 {
+            return true;
+        }
+        self.state.fetch_or(FIRED, Ordering::AcqRel) & FIRED == 0
+    }
+
+    pub(crate) fn is_selectable(&self) -> bool {
+        let state = self.state.load(Ordering::Acquire);
+        state & CONNECTED != 0 && state & FIRED == 0 && state < BLOCK
+    }
+
+    fn set_connected(&self, connected: bool) {
+        if connected {
+            self.state.fetch_or(CONNECTED, Ordering::AcqRel);
+        } else {
+            self.state.fetch_and(!CONNECTED, Ordering::AcqRel);
+        }
     }
 }
 
@@ -210,6 +267,7 @@ pub struct Router<T, K> {
     by_sender: papaya::HashMap<usize, Bucket<T, K>>,
     registry: Mutex<Registry<T, K>>,
     len: AtomicUsize,
+    pruned: AtomicU64,
 }
 
 struct Registry<T, K> {
@@ -237,6 +295,12 @@ impl<T, K> Router<T, K> {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// How many slots were removed because their target or every sender
+    /// they listened to died.
+    pub fn pruned(&self) -> u64 {
+        self.pruned.load(Ordering::Relaxed)
+    }
 }
 
 impl<T: Target, K: Key> Router<T, K> {
@@ -251,6 +315,7 @@ impl<T: Target, K: Key> Router<T, K> {
                 cursor: 0,
             }),
             len: AtomicUsize::new(0),
+            pruned: AtomicU64::new(0),
         }
     }
 
@@ -260,9 +325,20 @@ impl<T: Target, K: Key> Router<T, K> {
     /// A filter whose senders have all died by now leaves the target with
     /// no route: the slot comes back already disconnected.
     pub fn insert(&self, target: T, filter: &Filter<K>) -> Arc<Slot<T, K>> {
+        self.insert_with(target, filter, false)
+    }
+
+    /// Like [`insert`](Self::insert), for a target that runs at most once:
+    /// [`Slot::claim`] lets exactly one send have it, and a claimed slot is
+    /// never selected again.
+    pub fn insert_once(&self, target: T, filter: &Filter<K>) -> Arc<Slot<T, K>> {
+        self.insert_with(target, filter, true)
+    }
+
+    fn insert_with(&self, target: T, filter: &Filter<K>, once: bool) -> Arc<Slot<T, K>> {
         let slot = Arc::new(Slot {
             id: ConnectionId::next(),
-            connected: AtomicBool::new(false),
+            state: AtomicU32::new(if once { ONCE } else { 0 }),
             routes: Mutex::new(Routes {
                 list: Vec::new(),
                 senders: 0,
@@ -272,7 +348,7 @@ impl<T: Target, K: Key> Router<T, K> {
         let garbage = {
             let mut registry = lock(&self.registry);
             if self.add_routes_locked(&slot, filter) {
-                slot.connected.store(true, Ordering::Release);
+                slot.set_connected(true);
                 registry.slots.insert(slot.id, slot.clone());
                 self.len.store(registry.slots.len(), Ordering::Relaxed);
             }
@@ -362,7 +438,7 @@ impl<T: Target, K: Key> Router<T, K> {
             let slots: Garbage<T, K> = registry.slots.drain(..).map(|(_, slot)| slot).collect();
             registry.cursor = 0;
             for slot in &slots {
-                slot.connected.store(false, Ordering::Release);
+                slot.set_connected(false);
                 let mut routes = lock(&slot.routes);
                 routes.list.clear();
                 routes.senders = 0;
@@ -540,7 +616,7 @@ impl<T: Target, K: Key> Router<T, K> {
     ) -> Option<Arc<Slot<T, K>>> {
         let slot = registry.slots.swap_remove(&id)?;
         self.len.store(registry.slots.len(), Ordering::Relaxed);
-        slot.connected.store(false, Ordering::Release);
+        slot.set_connected(false);
         let routes = std::mem::take(&mut lock(&slot.routes).list);
         for route in &routes {
             match route {
@@ -578,6 +654,15 @@ impl<T: Target, K: Key> Router<T, K> {
             } else {
                 registry.cursor += 1;
             }
+        }
+        if !garbage.is_empty() {
+            self.pruned
+                .fetch_add(garbage.len() as u64, Ordering::Relaxed);
+            #[cfg(feature = "tracing")]
+            tracing::debug!(
+                pruned = garbage.len(),
+                "removed connections whose owner or senders died"
+            );
         }
         garbage
     }

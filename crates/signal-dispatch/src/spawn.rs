@@ -4,7 +4,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 
-use crate::error::{SendError, SpawnError};
+use crate::error::SpawnError;
 use crate::sync::Arc;
 
 /// A callback task, as a [`Spawn`] implementation receives it.
@@ -59,6 +59,33 @@ where
     }
 }
 
+/// Runs callbacks on a smol-ecosystem executor (`async-executor`), with the
+/// `smol` feature. The executor must be driven (`Executor::run`) for them
+/// to run.
+///
+/// # Examples
+///
+/// ```
+/// # #[cfg(feature = "smol")] {
+/// use std::sync::Arc;
+/// use signal_dispatch::{Event, Signal};
+///
+/// let executor = Arc::new(async_executor::Executor::new());
+/// let signal: Signal = Signal::builder(()).spawner(executor.clone()).build();
+/// signal.connect(|_: Event| println!("ran on smol"));
+/// futures::executor::block_on(executor.run(async {
+///     assert_eq!(signal.send().wait().await.unwrap().completed(), 1);
+/// }));
+/// # }
+/// ```
+#[cfg(feature = "smol")]
+impl Spawn for Arc<async_executor::Executor<'static>> {
+    fn spawn(&self, task: Task) -> Result<(), SpawnError> {
+        async_executor::Executor::spawn(self, task).detach();
+        Ok(())
+    }
+}
+
 /// Where a signal runs its callbacks.
 #[derive(Clone, Default)]
 pub(crate) enum Executor {
@@ -77,6 +104,10 @@ pub(crate) enum Executor {
     Missing,
 }
 
+/// There is no runtime to run callbacks on.
+#[derive(Debug)]
+pub(crate) struct NoRuntime;
+
 /// An executor resolved for one send.
 pub(crate) enum Resolved<'a> {
     #[cfg(feature = "tokio")]
@@ -86,16 +117,16 @@ pub(crate) enum Resolved<'a> {
 
 impl Executor {
     /// Finds where this send's callbacks will run.
-    pub(crate) fn resolve(&self) -> Result<Resolved<'_>, SendError> {
+    pub(crate) fn resolve(&self) -> Result<Resolved<'_>, NoRuntime> {
         match self {
             #[cfg(feature = "tokio")]
             Executor::CurrentTokio => tokio::runtime::Handle::try_current()
                 .map(|handle| Resolved::Tokio(std::borrow::Cow::Owned(handle)))
-                .map_err(|_| SendError::NoRuntime),
+                .map_err(|_| NoRuntime),
             #[cfg(feature = "tokio")]
             Executor::Tokio(handle) => Ok(Resolved::Tokio(std::borrow::Cow::Borrowed(handle))),
             Executor::Custom(spawner) => Ok(Resolved::Custom(&**spawner)),
-            Executor::Missing => Err(SendError::NoRuntime),
+            Executor::Missing => Err(NoRuntime),
         }
     }
 }

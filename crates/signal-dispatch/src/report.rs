@@ -1,0 +1,117 @@
+//! Reports: what an awaited send's callbacks did.
+
+use std::fmt;
+
+use crate::connection::ConnectionId;
+use crate::error::Failure;
+
+/// What the callbacks of one awaited send did: how many ran, what they
+/// returned, which failed and how, and — if the wait timed out — which are
+/// still running.
+///
+/// Values come in the order the callbacks finished. Collect them with
+/// [`values`](Report::values) / [`into_values`](Report::into_values), or
+/// combine them with [`fold`](Report::fold).
+///
+/// # Examples
+///
+/// ```
+/// use signal_dispatch::{Event, Signal};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// // Each callback returns a quote; the caller picks the lowest.
+/// let signal: Signal<(), String, u32> = Signal::new();
+/// signal.connect(|_: Event<(), String, u32>| 30);
+/// signal.connect(|_: Event<(), String, u32>| async { 20 });
+/// signal.connect(|_: Event<(), String, u32>| Err::<u32, _>("no quote today"));
+///
+/// let report = signal.send().wait().await.unwrap();
+/// assert_eq!(report.scheduled(), 3);
+/// assert!(report.is_complete());
+/// assert_eq!(report.failures().len(), 1);
+/// assert_eq!(report.fold(u32::MAX, |best, quote| best.min(quote)), 20);
+/// # }
+/// ```
+pub struct Report<R = ()> {
+    pub(crate) scheduled: usize,
+    pub(crate) values: Vec<R>,
+    pub(crate) failures: Vec<Failure>,
+    pub(crate) streamed: usize,
+    pub(crate) pending: Vec<ConnectionId>,
+    /// The connections that returned a value, to tell the pending ones.
+    pub(crate) finished_ids: Vec<ConnectionId>,
+}
+
+impl<R> Report<R> {
+    pub(crate) fn empty() -> Self {
+        Report {
+            scheduled: 0,
+            values: Vec::new(),
+            failures: Vec::new(),
+            streamed: 0,
+            pending: Vec::new(),
+            finished_ids: Vec::new(),
+        }
+    }
+
+    /// How many connections the send reached (callbacks and subscriptions).
+    pub fn scheduled(&self) -> usize {
+        self.scheduled
+    }
+
+    /// How many finished: returned a value, failed, or (subscriptions)
+    /// received the event.
+    pub fn completed(&self) -> usize {
+        self.values.len() + self.failures.len() + self.streamed
+    }
+
+    /// Whether every scheduled callback finished.
+    pub fn is_complete(&self) -> bool {
+        self.pending.is_empty() && self.completed() == self.scheduled
+    }
+
+    /// Whether every scheduled callback finished without failing.
+    pub fn is_success(&self) -> bool {
+        self.is_complete() && self.failures.is_empty()
+    }
+
+    /// The values the callbacks returned.
+    pub fn values(&self) -> &[R] {
+        &self.values
+    }
+
+    /// The values the callbacks returned, taken out.
+    pub fn into_values(self) -> Vec<R> {
+        self.values
+    }
+
+    /// Combines the values into one.
+    pub fn fold<T>(self, init: T, combine: impl FnMut(T, R) -> T) -> T {
+        self.values.into_iter().fold(init, combine)
+    }
+
+    /// The callbacks that panicked or returned an error. (An awaited send
+    /// reports failures here instead of to the signal's error hook.)
+    pub fn failures(&self) -> &[Failure] {
+        &self.failures
+    }
+
+    /// The callbacks still running when the wait ended early (its deadline
+    /// passed), or that never ran (their runtime shut down).
+    pub fn pending(&self) -> &[ConnectionId] {
+        &self.pending
+    }
+}
+
+impl<R> fmt::Debug for Report<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Report")
+            .field("scheduled", &self.scheduled)
+            .field("values", &self.values.len())
+            .field("failures", &self.failures)
+            .field("streamed", &self.streamed)
+            .field("pending", &self.pending)
+            .finish()
+    }
+}
