@@ -6,8 +6,11 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n== %s\n' "$*"; }
 
-step "unit, integration and example builds (cargo test --all-targets)"
-cargo test --workspace --all-targets
+step "unit, integration and example builds, every feature (cargo test --all-targets)"
+cargo test --workspace --all-targets --all-features
+
+step "the default feature set builds and passes its own tests"
+cargo test -q --workspace --lib --tests
 
 step "doctests (the crate docs and the README)"
 cargo test --workspace --doc
@@ -29,4 +32,9 @@ grep -qx 'my_kwarg= default' <<<"$kwargs" && grep -qx 'my_kwarg= changed with se
 selective=$(run_example selective)
 deliveries=$(grep -c ' received signal ' <<<"$selective" || true)
 [ "$deliveries" = 7 ] || { echo "selective made $deliveries deliveries, not 7: $selective"; exit 1; }
-echo "examples: 4 passed, 0 failed"
+tour=$(cargo run -q -p signal-dispatch --example tour --all-features)
+for section in 1 2 3 4 5 6 7 8; do
+  grep -q "^== $section\." <<<"$tour" || { echo "tour lacks section $section: $tour"; exit 1; }
+done
+grep -q "ran on async-executor" <<<"$tour" || { echo "tour did not run on smol: $tour"; exit 1; }
+echo "examples: 5 passed, 0 failed"

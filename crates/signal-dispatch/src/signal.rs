@@ -722,6 +722,11 @@ where
     /// send back; a [`wait`](crate::SendBuilder::wait) waits for room. The
     /// memory held by pending callbacks is bounded accordingly.
     ///
+    /// A `schedule` must find room for all its callbacks at once, so one that
+    /// reaches more callbacks than the limit always fails: such sends must
+    /// `wait` (which takes places one callback at a time). Subscriptions
+    /// take no place.
+    ///
     /// # Examples
     ///
     /// ```

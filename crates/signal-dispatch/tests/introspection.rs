@@ -1,0 +1,68 @@
+//! Introspection and observability: counts, receivers, Debug, stats.
+
+mod common;
+
+use std::sync::Arc;
+
+use signal_dispatch::{Event, Filter, Mode, Signal, weak};
+
+#[test]
+fn counts_by_key_sender_and_unfiltered() {
+    let signal: Signal = Signal::new();
+    let mike = Arc::new("Mike");
+    signal.connect(|_: Event| {});
+    signal.connect_filtered(Filter::new().keys(["a", "b"]), |_: Event| {});
+    signal.connect_filtered(Filter::new().key("a").sender(&mike), |_: Event| {});
+    assert_eq!(signal.len(), 3);
+    assert_eq!(signal.count_unfiltered(), 1);
+    assert_eq!(signal.count_key(&"a".to_string()), 2);
+    assert_eq!(signal.count_key(&"b".to_string()), 1);
+    assert_eq!(signal.count_key(&"z".to_string()), 0);
+    assert_eq!(signal.count_sender(&mike), 1);
+    assert_eq!(signal.send().receivers(), 1);
+    assert_eq!(signal.send().key("a").receivers(), 3);
+    assert_eq!(signal.send().sender(&mike).receivers(), 2);
+}
+
+#[test]
+fn debug_output_explains_state_without_closures() {
+    let signal: Signal = Signal::builder(())
+        .name("orders")
+        .mode(Mode::Batched)
+        .build();
+    let connection = signal.connect(|_: Event| {});
+    let _blocked = connection.block();
+    let shown = format!("{signal:?}");
+    for part in ["orders", "connections: 1", "Batched", "closed: false"] {
+        assert!(shown.contains(part), "{part} missing from {shown}");
+    }
+    assert!(format!("{connection:?}").contains("connected: true"));
+    let filter: Filter = Filter::new().key("k");
+    assert!(format!("{filter:?}").contains("\"k\""));
+    assert!(format!("{:?}", signal.send().key("k")).contains("\"k\""));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stats_count_sends_callbacks_failures_and_pruned_connections() {
+    struct Owner;
+    let signal: Signal = Signal::builder(())
+        .on_error(|_: &signal_dispatch::Failure| {})
+        .build();
+    signal.connect(|_: Event| {});
+    signal.connect(|_: Event| -> Result<(), &'static str> { Err("no") });
+    for _ in 0..10 {
+        signal.send().schedule().unwrap();
+    }
+    signal.send().key("x").wait().await.unwrap();
+    signal.drained().await;
+    let owner = Arc::new(Owner);
+    signal.connect(weak(&owner, |_: &Owner, _: Event| {}));
+    drop(owner);
+    signal.prune();
+    let stats = signal.stats();
+    assert_eq!(stats.sends, 11);
+    assert_eq!(stats.scheduled, 22);
+    assert_eq!(stats.completed, 22);
+    assert_eq!(stats.failed, 11);
+    assert_eq!(stats.pruned, 1);
+}

@@ -1,0 +1,141 @@
+//! Dispatch modes: spawned, batched and inline.
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier, Mutex};
+use std::thread::ThreadId;
+
+use signal_dispatch::{Event, Mode, SendError, Signal};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spawned_callbacks_run_in_parallel() {
+    // Two callbacks that each wait for the other: only possible if they run
+    // at the same time, on two workers.
+    let signal: Signal = Signal::new();
+    let barrier = Arc::new(Barrier::new(2));
+    for _ in 0..2 {
+        let b = barrier.clone();
+        signal.connect(move |_: Event| {
+            b.wait();
+        });
+    }
+    let report = tokio::time::timeout(common::PATIENCE, signal.send().wait())
+        .await
+        .expect("the two callbacks met")
+        .unwrap();
+    assert_eq!(report.completed(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batched_runs_a_sends_callbacks_in_one_task() {
+    let signal: Signal = Signal::builder(()).mode(Mode::Batched).build();
+    let threads: Arc<Mutex<Vec<ThreadId>>> = Arc::default();
+    let order: Arc<Mutex<Vec<usize>>> = Arc::default();
+    for i in 0..100 {
+        let (t, o) = (threads.clone(), order.clone());
+        signal.connect(move |_: Event| {
+            t.lock().unwrap().push(std::thread::current().id());
+            o.lock().unwrap().push(i);
+        });
+    }
+    assert_eq!(signal.send().schedule().unwrap(), 100);
+    signal.drained().await;
+    let threads = threads.lock().unwrap();
+    assert_eq!(threads.len(), 100);
+    assert!(
+        threads.iter().all(|t| *t == threads[0]),
+        "one task, one thread"
+    );
+    // Sync callbacks of one batch run one after another, never overlapping.
+    assert_eq!(order.lock().unwrap().len(), 100);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn batched_async_callbacks_run_concurrently_within_the_batch() {
+    let signal: Signal = Signal::builder(()).mode(Mode::Batched).build();
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let rx2 = rx.clone();
+    // The first waits for the second to flip the flag: a sequential batch
+    // would hang.
+    signal.connect(move |_: Event| {
+        let mut rx = rx2.clone();
+        async move {
+            rx.wait_for(|flag| *flag).await.unwrap();
+        }
+    });
+    let tx = Arc::new(tx);
+    signal.connect(move |_: Event| {
+        let tx = tx.clone();
+        async move {
+            tx.send(true).unwrap();
+        }
+    });
+    let report = tokio::time::timeout(common::PATIENCE, signal.send().wait())
+        .await
+        .expect("no deadlock within the batch")
+        .unwrap();
+    assert!(report.is_success());
+    drop(rx);
+}
+
+#[test]
+fn inline_runs_in_the_awaiting_task_without_any_runtime() {
+    let signal: Signal<(), String, ThreadId> = Signal::builder(()).mode(Mode::Inline).build();
+    signal.connect(|_: Event<(), String, ThreadId>| std::thread::current().id());
+    signal.connect(|_: Event<(), String, ThreadId>| async { std::thread::current().id() });
+    let report = futures::executor::block_on(signal.send().wait()).unwrap();
+    let here = std::thread::current().id();
+    assert_eq!(report.values(), [here, here]);
+}
+
+#[test]
+fn scheduling_an_inline_send_is_an_error_that_returns_the_send() {
+    let signal: Signal<u8> = Signal::builder(0).mode(Mode::Inline).build();
+    signal.connect(|_: Event<u8>| {});
+    let error = signal.send().args(4).key("k").schedule().unwrap_err();
+    assert!(matches!(error, SendError::InlineNotAwaited(_)));
+    let unsent = error.into_unsent().unwrap();
+    assert_eq!(
+        (unsent.args(), unsent.keys()),
+        (Some(&4), &["k".to_string()][..])
+    );
+}
+
+#[tokio::test]
+async fn a_send_overrides_the_signals_mode() {
+    let signal: Signal = Signal::builder(()).mode(Mode::Inline).build();
+    let runs = Arc::new(AtomicUsize::new(0));
+    let r = runs.clone();
+    signal.connect(move |_: Event| {
+        r.fetch_add(1, Ordering::SeqCst);
+    });
+    assert_eq!(signal.send().mode(Mode::Batched).schedule().unwrap(), 1);
+    assert_eq!(signal.send().mode(Mode::Spawned).schedule().unwrap(), 1);
+    signal.drained().await;
+    assert_eq!(runs.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panic_in_a_batch_spares_the_rest_of_the_batch() {
+    let failures = Arc::new(AtomicUsize::new(0));
+    let f = failures.clone();
+    let signal: Signal = Signal::builder(())
+        .mode(Mode::Batched)
+        .on_error(move |_: &signal_dispatch::Failure| {
+            f.fetch_add(1, Ordering::SeqCst);
+        })
+        .build();
+    let runs = Arc::new(AtomicUsize::new(0));
+    for i in 0..20 {
+        let r = runs.clone();
+        signal.connect(move |_: Event| {
+            assert_ne!(i, 7, "callback 7 panics");
+            r.fetch_add(1, Ordering::SeqCst);
+        });
+    }
+    signal.send().schedule().unwrap();
+    signal.drained().await;
+    assert_eq!(runs.load(Ordering::SeqCst), 19);
+    assert_eq!(failures.load(Ordering::SeqCst), 1);
+}
