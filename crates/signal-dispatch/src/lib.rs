@@ -144,8 +144,62 @@
 //!
 //! A callback that panics, or returns `Err`, is isolated: its failure goes
 //! to the signal's error hook ([`SignalBuilder::on_error`]; by default a
-//! `tracing` error event) as a [`Failure`], and other callbacks and later
-//! sends are unaffected.
+//! `tracing` error event) as a [`Failure`] — or, for an awaited send, into
+//! its [`Report`] — and other callbacks and later sends are unaffected.
+//!
+//! # Awaiting a send
+//!
+//! [`SendBuilder::schedule`] fires and forgets, as the seed does, and pays
+//! for nothing more. [`SendBuilder::wait`] sends and waits until every
+//! callback it reached has finished, returning a [`Report`]: how many ran,
+//! the values they returned (a signal's third parameter `R` is what its
+//! callbacks return; collect them, or [`fold`](Report::fold) them), and which
+//! failed and how. [`SendBuilder::wait_until`] takes any future as a
+//! deadline and names the callbacks still running when it passes.
+//!
+//! # Dispatch modes
+//!
+//! [`Mode::Spawned`] (the default) runs each callback as its own task;
+//! [`Mode::Batched`] runs a send's callbacks in one task, for high fan-out;
+//! [`Mode::Inline`] runs them in the task awaiting the send, with no spawn
+//! at all. Set per signal, override per send; see [`Mode`] for the
+//! trade-offs.
+//!
+//! # Backpressure
+//!
+//! [`SignalBuilder::max_in_flight`] bounds the callbacks of a signal in
+//! flight at once, and so the memory they hold. A `schedule` that finds no
+//! room fails whole with [`SendError::Full`], giving the send back; a `wait`
+//! waits for room. Every [`SendError`] but a spawner's gives back the send
+//! it could not make ([`Unsent`]).
+//!
+//! # Lifecycle
+//!
+//! - [`Signal::connect_once`]: the first send to reach it claims it, even
+//!   when several race on different threads; it is then disconnected.
+//! - [`Connection::block`] and [`Signal::block`]: guards during which sends
+//!   skip one connection, or the whole signal.
+//! - [`Signal::connected_to`] and [`Signal::connected_during`]: a connection
+//!   for the length of a closure or a future.
+//! - [`Signal::close`]: ends every connection and refuses later sends with
+//!   [`SendError::Closed`]; [`Signal::drained`] waits until no send has
+//!   callbacks still running.
+//!
+//! # Streams
+//!
+//! [`Signal::subscribe`] gives a [`Subscription`]: the events of matching
+//! sends as a `futures::Stream`, with a bounded buffer filled at send time.
+//! A subscriber that falls behind loses the oldest events and is told how
+//! many ([`Lagged`]); it never slows the sender.
+//!
+//! # Introspection and observability
+//!
+//! [`Signal::len`], [`Signal::count_key`], [`Signal::count_sender`],
+//! [`Signal::count_unfiltered`] and [`SendBuilder::receivers`] say who is
+//! listening; `Debug` shows a signal's state without printing closures;
+//! [`Signal::stats`] reads its counters ([`Stats`]). With the `tracing`
+//! feature each send runs in a `send` span carrying its fan-out, failures
+//! are `error` events and pruned connections `debug` events.
 //!
 //! # Runtimes
 //!
@@ -153,11 +207,14 @@
 //! sending where there is none returns [`SendError::NoRuntime`], never a
 //! panic. [`SignalBuilder::runtime`] pins a runtime (sends then work from
 //! any thread) and [`SignalBuilder::spawner`] takes any executor through the
-//! [`Spawn`] trait.
+//! [`Spawn`] trait. [`Mode::Inline`] needs no executor at all.
 //!
 //! # Features
 //!
 //! - `tokio` (default): run callbacks on tokio.
+//! - `tracing` (default): failures as `tracing` events (else on stderr),
+//!   a span per send, events for pruned connections.
+//! - `smol`: [`Spawn`] for `Arc<async_executor::Executor>`, smol's executor.
 //!
 //! # Reuse
 //!
