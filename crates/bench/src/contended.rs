@@ -1,0 +1,88 @@
+//! Two threads sending to the same signal at once.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use signal_dispatch::{Event, Mode, Signal};
+use tokio::runtime::Runtime;
+
+use crate::harness::{Done, Sampler, interleave, time_per_op};
+
+/// ns per callback with two OS threads each making `sends / 2` sends to one
+/// signal of `fanout` callbacks, batched.
+pub fn two_threads(
+    runtime: &Runtime,
+    fanout: usize,
+    sends: usize,
+    rounds: usize,
+) -> BTreeMap<&'static str, f64> {
+    let calls = fanout * sends;
+    let done = Done::new();
+    let mut samplers: Vec<Sampler<'_>> = Vec::new();
+
+    let signal: Signal = Signal::builder(())
+        .mode(Mode::Batched)
+        .runtime(runtime.handle().clone())
+        .build();
+    for _ in 0..fanout {
+        let done = done.clone();
+        signal.connect(move |_: Event| done.hit());
+    }
+    {
+        let done = done.clone();
+        samplers.push((
+            "signal_dispatch",
+            Box::new(move || {
+                done.expect(calls);
+                time_per_op(calls, || {
+                    std::thread::scope(|scope| {
+                        for _ in 0..2 {
+                            scope.spawn(|| {
+                                for _ in 0..sends / 2 {
+                                    signal.send().schedule().unwrap();
+                                }
+                            });
+                        }
+                    });
+                    runtime.block_on(done.wait());
+                })
+            }),
+        ));
+    }
+    {
+        let closures: Arc<Vec<Box<dyn Fn() + Send + Sync>>> = Arc::new(
+            (0..fanout)
+                .map(|_| {
+                    let done = done.clone();
+                    Box::new(move || done.hit()) as Box<dyn Fn() + Send + Sync>
+                })
+                .collect(),
+        );
+        let handle = runtime.handle().clone();
+        let done = done.clone();
+        samplers.push((
+            "floor_one_task",
+            Box::new(move || {
+                done.expect(calls);
+                time_per_op(calls, || {
+                    std::thread::scope(|scope| {
+                        for _ in 0..2 {
+                            scope.spawn(|| {
+                                for _ in 0..sends / 2 {
+                                    let closures = closures.clone();
+                                    handle.spawn(async move {
+                                        for f in closures.iter() {
+                                            f();
+                                        }
+                                    });
+                                }
+                            });
+                        }
+                    });
+                    runtime.block_on(done.wait());
+                })
+            }),
+        ));
+    }
+    interleave(rounds, samplers)
+}

@@ -1,0 +1,234 @@
+//! Fan-out: the cost per callback of one send reaching F callbacks, for
+//! every way of running them.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_event_emitter::AsyncEventEmitter;
+use signal_dispatch::{Event, Mode, Signal};
+use signals2::{Connect0, Emit0};
+use tokio::runtime::Runtime;
+
+use crate::harness::{Done, Sampler, interleave, time_per_op};
+
+/// How a fan-out scenario runs its callbacks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A task per callback (or whatever each peer does by default).
+    Spawned,
+    /// One task per send.
+    Batched,
+    /// In the sending task, awaited.
+    Inline,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Spawned => "spawned",
+            Kind::Batched => "batched",
+            Kind::Inline => "inline",
+        }
+    }
+}
+
+/// Median ns per callback for each implementation that can express the
+/// scenario: `fanout` callbacks, `sends` sends per sample.
+pub fn run(
+    runtime: &Runtime,
+    kind: Kind,
+    fanout: usize,
+    sends: usize,
+    rounds: usize,
+) -> BTreeMap<&'static str, f64> {
+    let calls = fanout * sends;
+    let done = Done::new();
+    let mut samplers: Vec<Sampler<'_>> = Vec::new();
+
+    let mode = match kind {
+        Kind::Spawned => Mode::Spawned,
+        Kind::Batched => Mode::Batched,
+        Kind::Inline => Mode::Inline,
+    };
+    let signal: Signal = Signal::builder(()).mode(mode).build();
+    for _ in 0..fanout {
+        let done = done.clone();
+        signal.connect(move |_: Event| done.hit());
+    }
+    {
+        let (signal, done) = (signal.clone(), done.clone());
+        samplers.push((
+            "signal_dispatch",
+            Box::new(move || {
+                done.expect(calls);
+                time_per_op(calls, || {
+                    runtime.block_on(async {
+                        if kind == Kind::Inline {
+                            for _ in 0..sends {
+                                signal.send().wait().await.unwrap();
+                            }
+                        } else {
+                            for _ in 0..sends {
+                                signal.send().schedule().unwrap();
+                            }
+                        }
+                        done.wait().await;
+                    })
+                })
+            }),
+        ));
+    }
+
+    let closures: Arc<Vec<Box<dyn Fn() + Send + Sync>>> = Arc::new(
+        (0..fanout)
+            .map(|_| {
+                let done = done.clone();
+                Box::new(move || done.hit()) as Box<dyn Fn() + Send + Sync>
+            })
+            .collect(),
+    );
+    {
+        let (closures, done) = (closures.clone(), done.clone());
+        samplers.push((
+            "floor_direct",
+            Box::new(move || {
+                done.expect(calls);
+                time_per_op(calls, || {
+                    for _ in 0..sends {
+                        for f in closures.iter() {
+                            f();
+                        }
+                    }
+                })
+            }),
+        ));
+    }
+    if kind != Kind::Inline {
+        let shared: Vec<Arc<dyn Fn() + Send + Sync>> = (0..fanout)
+            .map(|_| {
+                let done = done.clone();
+                Arc::new(move || done.hit()) as Arc<dyn Fn() + Send + Sync>
+            })
+            .collect();
+        let done2 = done.clone();
+        samplers.push((
+            "floor_spawn",
+            Box::new(move || {
+                done2.expect(calls);
+                time_per_op(calls, || {
+                    runtime.block_on(async {
+                        for _ in 0..sends {
+                            for f in &shared {
+                                let f = f.clone();
+                                tokio::spawn(async move { f() });
+                            }
+                        }
+                        done2.wait().await;
+                    })
+                })
+            }),
+        ));
+        if fanout > 1 {
+            let (closures, done) = (closures.clone(), done.clone());
+            samplers.push((
+                "floor_one_task",
+                Box::new(move || {
+                    done.expect(calls);
+                    time_per_op(calls, || {
+                        runtime.block_on(async {
+                            for _ in 0..sends {
+                                let closures = closures.clone();
+                                tokio::spawn(async move {
+                                    for f in closures.iter() {
+                                        f();
+                                    }
+                                });
+                            }
+                            done.wait().await;
+                        })
+                    })
+                }),
+            ));
+        }
+        let done3 = done.clone();
+        samplers.push((
+            "tokio_broadcast",
+            Box::new(move || {
+                done3.expect(calls);
+                time_per_op(calls, || {
+                    runtime.block_on(async {
+                        let (tx, _) =
+                            tokio::sync::broadcast::channel::<()>(sends.next_power_of_two().max(2));
+                        let mut receivers = Vec::with_capacity(fanout);
+                        for _ in 0..fanout {
+                            let mut rx = tx.subscribe();
+                            let done = done3.clone();
+                            receivers.push(tokio::spawn(async move {
+                                while rx.recv().await.is_ok() {
+                                    done.hit();
+                                }
+                            }));
+                        }
+                        for _ in 0..sends {
+                            tx.send(()).unwrap();
+                        }
+                        done3.wait().await;
+                        drop(tx);
+                        for r in receivers {
+                            r.await.unwrap();
+                        }
+                    })
+                })
+            }),
+        ));
+    }
+    if kind == Kind::Inline {
+        let slots: signals2::Signal<()> = signals2::Signal::new();
+        for _ in 0..fanout {
+            let done = done.clone();
+            slots.connect(move || done.hit());
+        }
+        let done4 = done.clone();
+        samplers.push((
+            "signals2",
+            Box::new(move || {
+                done4.expect(calls);
+                time_per_op(calls, || {
+                    for _ in 0..sends {
+                        slots.emit();
+                    }
+                })
+            }),
+        ));
+    }
+    // async-event-emitter runs a send's listeners inside the emitting task
+    // (`join_all`), spawning nothing: the same work as our inline mode, and
+    // only that.
+    if kind == Kind::Inline {
+        let emitter = AsyncEventEmitter::new();
+        for _ in 0..fanout {
+            let done = done.clone();
+            emitter.on("event", move |_: ()| {
+                let done = done.clone();
+                async move { done.hit() }
+            });
+        }
+        let done5 = done.clone();
+        samplers.push((
+            "async_event_emitter",
+            Box::new(move || {
+                done5.expect(calls);
+                time_per_op(calls, || {
+                    runtime.block_on(async {
+                        for _ in 0..sends {
+                            emitter.emit("event", ()).await.unwrap();
+                        }
+                    })
+                })
+            }),
+        ));
+    }
+    let results = interleave(rounds, samplers);
+    assert!(done.runs() >= calls, "the last sample ran every callback");
+    results
+}
