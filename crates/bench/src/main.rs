@@ -429,7 +429,7 @@ fn draw_plots(
         if let Some(impls) = results.get(&format!("keyed_{n}")) {
             for (name, ns) in impls {
                 lines
-                    .entry(format!("{name}"))
+                    .entry(name.to_string())
                     .or_default()
                     .push((n as f64, *ns));
             }
