@@ -18,6 +18,11 @@ cargo test --workspace --doc
 step "the core builds without its default runtime"
 cargo build -q -p signal-dispatch --no-default-features
 
+step "the benchmark harness: a smoke pass at tiny sizes (asserts nothing about speed)"
+cargo run -q --release -p signal-dispatch-bench -- --smoke --json target/bench-smoke.json > target/bench-smoke.txt
+grep -q '"fanout_1_spawned"' target/bench-smoke.json || { echo "the smoke pass wrote no results"; cat target/bench-smoke.txt; exit 1; }
+echo "benchmark smoke: 1 passed, 0 failed"
+
 step "the seed's examples run and print what the seed documents"
 run_example() { cargo run -q -p signal-dispatch --example "$1"; }
 basic=$(run_example basic)

@@ -128,6 +128,40 @@ pub fn run(
                 })
             }),
         ));
+        {
+            // The floor for any dispatcher that hands its callbacks a shared
+            // event: the spawn floor plus one event allocated per send and
+            // shared (reference-counted) by that send's tasks.
+            struct SharedEvent {
+                _send: usize,
+            }
+            let shared: Vec<Arc<dyn Fn(&SharedEvent) + Send + Sync>> = (0..fanout)
+                .map(|_| {
+                    let done = done.clone();
+                    Arc::new(move |_: &SharedEvent| done.hit())
+                        as Arc<dyn Fn(&SharedEvent) + Send + Sync>
+                })
+                .collect();
+            let done = done.clone();
+            samplers.push((
+                "floor_spawn_event",
+                Box::new(move || {
+                    done.expect(calls);
+                    time_per_op(calls, || {
+                        runtime.block_on(async {
+                            for send in 0..sends {
+                                let event = Arc::new(SharedEvent { _send: send });
+                                for f in &shared {
+                                    let (f, event) = (f.clone(), event.clone());
+                                    tokio::spawn(async move { f(&event) });
+                                }
+                            }
+                            done.wait().await;
+                        })
+                    })
+                }),
+            ));
+        }
         if fanout > 1 {
             let (closures, done) = (closures.clone(), done.clone());
             samplers.push((

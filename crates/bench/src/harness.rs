@@ -105,6 +105,22 @@ pub fn time_per_op(ops: usize, f: impl FnOnce()) -> f64 {
     start.elapsed().as_nanos() as f64 / ops as f64
 }
 
+/// Runs `op(i)` for `i` in `0..max_ops`, stopping early once `budget` has
+/// passed (checked every few operations), and returns ns per operation run.
+/// Keeps slow peers (whose operations cost O(n)) from taking minutes.
+pub fn budgeted(max_ops: usize, budget: std::time::Duration, mut op: impl FnMut(usize)) -> f64 {
+    let start = Instant::now();
+    let mut done = 0;
+    while done < max_ops {
+        op(done);
+        done += 1;
+        if done % 8 == 0 && start.elapsed() >= budget {
+            break;
+        }
+    }
+    start.elapsed().as_nanos() as f64 / done as f64
+}
+
 /// One implementation of a scenario: its name and a sampler returning
 /// nanoseconds per operation for one sample.
 pub type Sampler<'a> = (&'static str, Box<dyn FnMut() -> f64 + 'a>);

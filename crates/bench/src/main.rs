@@ -39,6 +39,8 @@ struct Profile {
     route_sends: usize,
     churn_sizes: [usize; 2],
     churn_cycles: usize,
+    /// Time budget of one churn sample.
+    churn_budget: std::time::Duration,
     disconnect_among: usize,
     disconnect_cycles: usize,
     contended_sends: usize,
@@ -57,6 +59,7 @@ impl Profile {
             route_sends: 100_000,
             churn_sizes: [1_000, 1_000_000],
             churn_cycles: 20_000,
+            churn_budget: std::time::Duration::from_millis(100),
             disconnect_among: 100_000,
             disconnect_cycles: 50,
             contended_sends: 40_000,
@@ -69,9 +72,15 @@ impl Profile {
         Profile {
             name: "quick",
             rounds: 5,
-            calls_per_sample: 50_000,
-            route_sends: 20_000,
+            // Up to 100,000 connections (the full run goes to 1,000,000):
+            // building the million-connection tables of every peer is most
+            // of a full run's time.
+            keyed_sizes: vec![10, 1_000, 100_000],
+            churn_sizes: [1_000, 100_000],
+            calls_per_sample: 30_000,
+            route_sends: 10_000,
             churn_cycles: 5_000,
+            churn_budget: std::time::Duration::from_millis(15),
             disconnect_cycles: 20,
             contended_sends: 10_000,
             ..Profile::full()
@@ -88,6 +97,7 @@ impl Profile {
             route_sends: 200,
             churn_sizes: [10, 1_000],
             churn_cycles: 100,
+            churn_budget: std::time::Duration::from_millis(5),
             disconnect_among: 1_000,
             disconnect_cycles: 2,
             contended_sends: 200,
@@ -159,7 +169,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let name = format!("connect_disconnect_{n}");
         results.insert(
             name.clone(),
-            churn::connect_disconnect(n, p.churn_cycles, p.rounds),
+            churn::connect_disconnect(n, p.churn_cycles, p.churn_budget, p.rounds),
         );
         report(&name, &results[&name]);
     }

@@ -16,8 +16,10 @@ use crate::sync::Weak;
 const LARGE: usize = 32;
 
 pub(crate) enum Bucket<T, K> {
+    /// The common case: one slot, inline.
+    One(Weak<Slot<T, K>>),
     Small(Box<[Weak<Slot<T, K>>]>),
-    Large(papaya::HashMap<ConnectionId, Weak<Slot<T, K>>>),
+    Large(Box<papaya::HashMap<ConnectionId, Weak<Slot<T, K>>>>),
 }
 
 /// What a writer must do after asking a bucket for a change.
@@ -35,8 +37,13 @@ impl<T: Target, K> Bucket<T, K> {
         Bucket::Small(Box::new([]))
     }
 
+    pub(crate) fn one(slot: &Weak<Slot<T, K>>) -> Self {
+        Bucket::One(slot.clone())
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         match self {
+            Bucket::One(_) => false,
             Bucket::Small(slots) => slots.is_empty(),
             Bucket::Large(slots) => slots.is_empty(),
         }
@@ -45,6 +52,7 @@ impl<T: Target, K> Bucket<T, K> {
     /// Appends every connected, live slot to `out`.
     pub(crate) fn collect_live(&self, out: &mut Selection<T, K>) {
         match self {
+            Bucket::One(slot) => out.extend(live(slot)),
             Bucket::Small(slots) => out.extend(slots.iter().filter_map(live)),
             Bucket::Large(slots) => out.extend(slots.pin().values().filter_map(live)),
         }
@@ -57,6 +65,7 @@ impl<T: Target, K> Bucket<T, K> {
                 .is_some_and(|slot| slot.is_connected() && slot.target().is_live())
         };
         match self {
+            Bucket::One(slot) => usize::from(connected(slot)),
             Bucket::Small(slots) => slots.iter().filter(|w| connected(w)).count(),
             Bucket::Large(slots) => slots.pin().values().filter(|w| connected(w)).count(),
         }
@@ -65,6 +74,9 @@ impl<T: Target, K> Bucket<T, K> {
     /// Adds a slot. Called only under the router's writer lock.
     pub(crate) fn with(&self, id: ConnectionId, slot: &Weak<Slot<T, K>>) -> Change<T, K> {
         match self {
+            Bucket::One(first) => {
+                Change::Replace(Bucket::Small(Box::new([first.clone(), slot.clone()])))
+            }
             Bucket::Small(slots) if slots.len() < LARGE => {
                 Change::Replace(Bucket::Small(slots.iter().chain([slot]).cloned().collect()))
             }
@@ -80,7 +92,7 @@ impl<T: Target, K> Bucket<T, K> {
                     }
                     pinned.insert(id, slot.clone());
                 }
-                Change::Replace(Bucket::Large(large))
+                Change::Replace(Bucket::Large(Box::new(large)))
             }
             Bucket::Large(slots) => {
                 slots.pin().insert(id, slot.clone());
@@ -92,6 +104,13 @@ impl<T: Target, K> Bucket<T, K> {
     /// Removes a slot. Called only under the router's writer lock.
     pub(crate) fn without(&self, slot: &Slot<T, K>) -> Change<T, K> {
         match self {
+            Bucket::One(only) => {
+                if std::ptr::eq(only.as_ptr(), slot) {
+                    Change::Empty
+                } else {
+                    Change::Done
+                }
+            }
             Bucket::Small(slots) => {
                 let kept: Box<[_]> = slots
                     .iter()
@@ -102,6 +121,8 @@ impl<T: Target, K> Bucket<T, K> {
                     Change::Done
                 } else if kept.is_empty() {
                     Change::Empty
+                } else if kept.len() == 1 {
+                    Change::Replace(Bucket::One(kept[0].clone()))
                 } else {
                     Change::Replace(Bucket::Small(kept))
                 }
@@ -127,6 +148,7 @@ fn live<T: Target, K>(weak: &Weak<Slot<T, K>>) -> Option<crate::sync::Arc<Slot<T
 impl<T, K> fmt::Debug for Bucket<T, K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Bucket::One(_) => f.write_str("Bucket::One"),
             Bucket::Small(slots) => write!(f, "Bucket::Small({})", slots.len()),
             Bucket::Large(slots) => write!(f, "Bucket::Large({})", slots.len()),
         }

@@ -163,58 +163,36 @@ pub trait Handler<A, K, R, M>: Sized + Send + Sync + 'static {
 /// assert!(!callback.is_live());
 /// ```
 pub struct Callback<A = (), K = String, R = ()> {
-    body: Body<A, K, R>,
-}
-
-enum Body<A, K, R> {
-    /// User code, run in a task.
-    Call(Box<dyn Erased<A, K, R>>),
-    /// A subscription's buffer, fed at send time (no user code runs).
-    Sink(Arc<dyn Sink<A, K, R>>),
+    erased: Box<dyn Erased<A, K, R>>,
 }
 
 impl<A: 'static, K: 'static, R: 'static> Callback<A, K, R> {
     pub(crate) fn sink(sink: Arc<dyn Sink<A, K, R>>) -> Self {
         Callback {
-            body: Body::Sink(sink),
+            erased: Box::new(SinkBody(sink)),
         }
     }
 
     /// Whether the callback can still run (its weak owner, if any, is alive).
     pub fn is_live(&self) -> bool {
-        match &self.body {
-            Body::Call(call) => call.is_live(),
-            Body::Sink(sink) => sink.is_live(),
-        }
+        self.erased.is_live()
     }
 
     /// The subscription buffer this callback feeds, if it is one.
     pub(crate) fn as_sink(&self) -> Option<&dyn Sink<A, K, R>> {
-        match &self.body {
-            Body::Call(_) => None,
-            Body::Sink(sink) => Some(&**sink),
-        }
+        self.erased.as_sink()
     }
 
     /// Takes what a call needs before it is scheduled: `None` if the owner
     /// died, otherwise the owner (if any), kept alive until the call.
     pub(crate) fn bind(&self) -> Option<Owner> {
-        match &self.body {
-            Body::Call(call) => call.bind(),
-            Body::Sink(sink) => sink.is_live().then_some(None),
-        }
+        self.erased.bind()
     }
 
     /// Calls the callback (a sync one runs now; an async one returns its
     /// future). A sink is fed instead.
     pub(crate) fn invoke(&self, owner: Owner, event: Event<A, K, R>) -> Invocation<R> {
-        match &self.body {
-            Body::Call(call) => call.invoke(owner, event),
-            Body::Sink(sink) => {
-                sink.push(event);
-                Invocation::Streamed
-            }
-        }
+        self.erased.invoke(owner, event)
     }
 }
 
@@ -256,6 +234,33 @@ trait Erased<A, K, R>: Send + Sync + 'static {
     fn is_live(&self) -> bool;
     fn bind(&self) -> Option<Owner>;
     fn invoke(&self, owner: Owner, event: Event<A, K, R>) -> Invocation<R>;
+
+    /// The subscription buffer, for the one kind of callback that is one.
+    fn as_sink(&self) -> Option<&dyn Sink<A, K, R>> {
+        None
+    }
+}
+
+/// A subscription's buffer as a callback: fed at send time, no user code.
+struct SinkBody<A, K, R>(Arc<dyn Sink<A, K, R>>);
+
+impl<A: 'static, K: 'static, R: 'static> Erased<A, K, R> for SinkBody<A, K, R> {
+    fn is_live(&self) -> bool {
+        self.0.is_live()
+    }
+
+    fn bind(&self) -> Option<Owner> {
+        self.0.is_live().then_some(None)
+    }
+
+    fn invoke(&self, _owner: Owner, event: Event<A, K, R>) -> Invocation<R> {
+        self.0.push(event);
+        Invocation::Streamed
+    }
+
+    fn as_sink(&self) -> Option<&dyn Sink<A, K, R>> {
+        Some(&*self.0)
+    }
 }
 
 /// A callable over `Args` of kind `M` (see [`marker`]).
@@ -358,10 +363,10 @@ where
 {
     fn into_callback(self) -> Callback<A, K, R> {
         Callback {
-            body: Body::Call(Box::new(Strong {
+            erased: Box::new(Strong {
                 call: self,
                 _kind: PhantomData,
-            })),
+            }),
         }
     }
 }
@@ -488,11 +493,11 @@ where
 {
     fn into_callback(self) -> Callback<A, K, R> {
         Callback {
-            body: Body::Call(Box::new(WeakCallback {
+            erased: Box::new(WeakCallback {
                 owner: self.owner,
                 method: self.method,
                 _kind: PhantomData,
-            })),
+            }),
         }
     }
 }

@@ -1,23 +1,29 @@
-//! Running callbacks: one per task, or many in one task, reporting each
-//! outcome to the awaiting sender or to the signal's error hook.
+//! Running callbacks: one per task, or many in one task, and accounting for
+//! each outcome — to an awaiting sender, or to the signal's error hook.
+//!
+//! A send's shared state is its [`Delivery`](crate::event::Delivery): one
+//! allocation holding the event data callbacks see and the bookkeeping of
+//! the send (calls still to finish, the awaiting sender's channel). Each
+//! task holds a [`Ticket`] for the calls it runs; a ticket dropped before
+//! its calls finished (a runtime shutting down drops tasks) settles them as
+//! never run, so nothing waits forever for them.
 
-use std::fmt;
 use std::panic::AssertUnwindSafe;
 
 use async_lock::Semaphore;
 use futures::FutureExt;
-use futures::channel::mpsc::UnboundedSender;
-use futures::future::{Either, select};
+use futures::future::{BoxFuture, Either, select};
 use futures::stream::{FuturesUnordered, StreamExt};
+use smallvec::SmallVec;
 
 use crate::callback::{Callback, Invocation, Owner};
 use crate::connection::ConnectionId;
-use crate::error::{Cause, Failure};
+use crate::error::{CallbackError, Cause, Failure};
 use crate::event::{Delivery, Event};
 use crate::flight::Permit;
 use crate::router::{Key, Slot};
-use crate::stats::Counters;
-use crate::sync::{Arc, AtomicUsize, Ordering};
+use crate::stats::Counter;
+use crate::sync::Arc;
 
 pub(crate) type CallbackSlot<A, K, R> = Slot<Callback<A, K, R>, K>;
 
@@ -25,60 +31,131 @@ pub(crate) type CallbackSlot<A, K, R> = Slot<Callback<A, K, R>, K>;
 pub(crate) struct Call<A, K, R> {
     pub(crate) slot: Arc<CallbackSlot<A, K, R>>,
     pub(crate) owner: Owner,
-    /// Its place under the in-flight limit, if one is set and was reserved.
+    /// Its place under the in-flight limit, if one is set and was taken.
     pub(crate) permit: Option<Permit>,
 }
 
-/// What one callback did, as an awaiting sender receives it.
+/// The calls of one send, inline up to four.
+pub(crate) type Calls<A, K, R> = SmallVec<[Call<A, K, R>; 4]>;
+
+/// What one callback did.
 pub(crate) enum Finished<R> {
     Value(ConnectionId, R),
     Failed(Failure),
 }
 
-/// The state one send shares among its callbacks. It is in flight (see
-/// [`Signal::drained`](crate::Signal::drained)) until its last callback
-/// finishes and drops it.
-pub(crate) struct Batch<A, K, R> {
-    delivery: Arc<Delivery<A, K, R>>,
-    reporter: Option<UnboundedSender<Finished<R>>>,
-    completed: AtomicUsize,
-}
-
-impl<A, K, R> Batch<A, K, R>
+/// A task's claim on `calls` calls of a send. It counts what they did
+/// locally and reports to the send once, when dropped: calls still
+/// unfinished then (the task was dropped) are settled as never run.
+pub(crate) struct Ticket<A, K, R>
 where
     A: Send + Sync + 'static,
     K: Key,
     R: Send + 'static,
 {
-    pub(crate) fn new(
-        delivery: Arc<Delivery<A, K, R>>,
-        reporter: Option<UnboundedSender<Finished<R>>>,
-    ) -> Self {
-        delivery.signal.inner().flight.begin();
-        Batch {
+    delivery: Arc<Delivery<A, K, R>>,
+    calls: usize,
+    finished: usize,
+}
+
+impl<A, K, R> Ticket<A, K, R>
+where
+    A: Send + Sync + 'static,
+    K: Key,
+    R: Send + 'static,
+{
+    pub(crate) fn new(delivery: Arc<Delivery<A, K, R>>, calls: usize) -> Self {
+        Ticket {
             delivery,
-            reporter,
-            completed: AtomicUsize::new(0),
+            calls,
+            finished: 0,
         }
     }
 
-    pub(crate) fn event(&self) -> Event<A, K, R> {
+    fn event(&self) -> Event<A, K, R> {
         Event::new(self.delivery.clone())
     }
 
-    /// Records one callback's outcome: to the awaiting sender if there is
-    /// one still listening, otherwise (failures only) to the error hook.
-    fn finish(&self, id: ConnectionId, result: Result<R, Cause>) {
-        self.completed.fetch_add(1, Ordering::Relaxed);
-        let signal = &self.delivery.signal;
+    pub(crate) fn delivery(&self) -> Arc<Delivery<A, K, R>> {
+        self.delivery.clone()
+    }
+
+    /// Accounts for one call's outcome, handing it to `sink`.
+    fn finish(
+        &mut self,
+        id: ConnectionId,
+        result: Result<R, Cause>,
+        sink: &mut impl FnMut(Finished<R>),
+    ) {
         let finished = match result {
             Ok(value) => Finished::Value(id, value),
             Err(cause) => {
-                Counters::add(&signal.inner().counters.failed, 1);
-                Finished::Failed(Failure::new(id, signal.name(), cause))
+                self.delivery
+                    .signal
+                    .inner()
+                    .counters
+                    .add(Counter::Failed, 1);
+                Finished::Failed(Failure::new(id, self.delivery.signal.name(), cause))
             }
         };
-        let unheard = match &self.reporter {
+        self.finished += 1;
+        sink(finished);
+    }
+}
+
+impl<A, K, R> Drop for Ticket<A, K, R>
+where
+    A: Send + Sync + 'static,
+    K: Key,
+    R: Send + 'static,
+{
+    fn drop(&mut self) {
+        self.delivery.settle(self.calls, self.finished);
+    }
+}
+
+/// Starts a callback, catching a panic in its synchronous part.
+fn start<A, K, R>(slot: &CallbackSlot<A, K, R>, owner: Owner, event: Event<A, K, R>) -> Started<R>
+where
+    A: 'static,
+    K: 'static,
+    R: 'static,
+{
+    let callback = slot.target();
+    match std::panic::catch_unwind(AssertUnwindSafe(|| callback.invoke(owner, event))) {
+        Ok(Invocation::Ready(result)) => Started::Done(result.map_err(Cause::Error)),
+        Ok(Invocation::Pending(future)) => Started::Running(future),
+        // Subscriptions are fed at send time and never reach here.
+        Ok(Invocation::Streamed) => Started::Done(Err(Cause::Error(
+            "a subscription was run as a callback".into(),
+        ))),
+        Err(payload) => Started::Done(Err(Cause::Panic(payload))),
+    }
+}
+
+enum Started<R> {
+    Done(Result<R, Cause>),
+    Running(BoxFuture<'static, Result<R, CallbackError>>),
+}
+
+/// Drives an async callback's future to its outcome, catching a panic.
+async fn complete<R>(future: BoxFuture<'static, Result<R, CallbackError>>) -> Result<R, Cause> {
+    match AssertUnwindSafe(future).catch_unwind().await {
+        Ok(result) => result.map_err(Cause::Error),
+        Err(payload) => Err(Cause::Panic(payload)),
+    }
+}
+
+/// Where the outcomes of a send's tasks go: to the awaiting sender if one
+/// still listens, else (failures only) to the error hook.
+pub(crate) fn report<A, K, R>(delivery: &Delivery<A, K, R>) -> impl FnMut(Finished<R>) + '_
+where
+    A: Send + Sync + 'static,
+    K: Key,
+    R: Send + 'static,
+{
+    move |finished| {
+        let unheard = match delivery.reporter() {
             Some(reporter) => reporter
                 .unbounded_send(finished)
                 .err()
@@ -86,86 +163,38 @@ where
             None => Some(finished),
         };
         if let Some(Finished::Failed(failure)) = unheard {
-            signal.report(failure);
+            delivery.signal.report(failure);
         }
     }
 }
 
-impl<A, K, R> Drop for Batch<A, K, R> {
-    fn drop(&mut self) {
-        let inner = self.delivery.signal.inner();
-        Counters::add(&inner.counters.completed, *self.completed.get_mut());
-        inner.flight.end();
-    }
-}
-
-impl<A, K, R> fmt::Debug for Batch<A, K, R> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Batch")
-            .field("completed", &self.completed.load(Ordering::Relaxed))
-            .field("awaited", &self.reporter.is_some())
-            .finish()
-    }
-}
-
-/// Starts a callback, catching a panic in its synchronous part.
-fn start<A, K, R>(call: &Call<A, K, R>, owner: Owner, event: Event<A, K, R>) -> Started<R>
-where
-    A: 'static,
-    K: 'static,
-    R: 'static,
-{
-    let callback = call.slot.target();
-    match std::panic::catch_unwind(AssertUnwindSafe(|| callback.invoke(owner, event))) {
-        Ok(Invocation::Ready(result)) => Started::Done(result.map_err(Cause::Error)),
-        Ok(Invocation::Pending(future)) => Started::Running(future),
-        Ok(Invocation::Streamed) => Started::Streamed,
-        Err(payload) => Started::Done(Err(Cause::Panic(payload))),
-    }
-}
-
-enum Started<R> {
-    Done(Result<R, Cause>),
-    Running(futures::future::BoxFuture<'static, Result<R, crate::error::CallbackError>>),
-    Streamed,
-}
-
-/// Drives an async callback's future to its outcome, catching a panic.
-async fn complete<R>(
-    future: futures::future::BoxFuture<'static, Result<R, crate::error::CallbackError>>,
-) -> Result<R, Cause> {
-    match AssertUnwindSafe(future).catch_unwind().await {
-        Ok(result) => result.map_err(Cause::Error),
-        Err(payload) => Err(Cause::Panic(payload)),
-    }
-}
-
 /// Runs one callback: the body of a task in [`Mode::Spawned`](crate::Mode::Spawned).
-pub(crate) async fn run_one<A, K, R>(batch: Arc<Batch<A, K, R>>, mut call: Call<A, K, R>)
+pub(crate) async fn run_one<A, K, R>(mut ticket: Ticket<A, K, R>, mut call: Call<A, K, R>)
 where
     A: Send + Sync + 'static,
     K: Key,
     R: Send + 'static,
 {
     let id = call.slot.id();
-    let owner = call.owner.take();
-    let result = match start(&call, owner, batch.event()) {
+    let result = match start(&call.slot, call.owner.take(), ticket.event()) {
         Started::Done(result) => result,
         Started::Running(future) => complete(future).await,
-        Started::Streamed => return,
     };
-    batch.finish(id, result);
+    let delivery = ticket.delivery.clone();
+    ticket.finish(id, result, &mut report(&delivery));
     drop(call);
 }
 
 /// Runs many callbacks in the current task: sync ones one after another,
-/// async ones concurrently. With `limit`, takes a permit before starting
-/// each call that has none, driving the running ones while it waits, so a
-/// send larger than the limit still makes progress.
+/// async ones concurrently, handing each outcome to `sink`. With `limit`,
+/// takes a permit before starting each call that has none, driving the
+/// running ones while it waits, so a send larger than the limit still makes
+/// progress.
 pub(crate) async fn run_all<A, K, R>(
-    batch: &Batch<A, K, R>,
-    calls: Vec<Call<A, K, R>>,
+    ticket: &mut Ticket<A, K, R>,
+    calls: Calls<A, K, R>,
     limit: Option<Arc<Semaphore>>,
+    sink: &mut impl FnMut(Finished<R>),
 ) where
     A: Send + Sync + 'static,
     K: Key,
@@ -185,7 +214,7 @@ pub(crate) async fn run_all<A, K, R>(
                 match select(acquire, running.next()).await {
                     Either::Left((permit, _)) => break permit,
                     Either::Right((Some((id, result, permit)), _)) => {
-                        batch.finish(id, result);
+                        ticket.finish(id, result, sink);
                         drop(permit);
                     }
                     Either::Right((None, _)) => {}
@@ -193,18 +222,16 @@ pub(crate) async fn run_all<A, K, R>(
             });
         }
         let id = call.slot.id();
-        let owner = call.owner.take();
-        match start(&call, owner, batch.event()) {
-            Started::Done(result) => batch.finish(id, result),
+        match start(&call.slot, call.owner.take(), ticket.event()) {
+            Started::Done(result) => ticket.finish(id, result, sink),
             Started::Running(future) => {
                 let permit = call.permit.take();
                 running.push(async move { (id, complete(future).await, permit) });
             }
-            Started::Streamed => {}
         }
     }
     while let Some((id, result, permit)) = running.next().await {
-        batch.finish(id, result);
+        ticket.finish(id, result, sink);
         drop(permit);
     }
 }

@@ -3,9 +3,14 @@
 use std::any::Any;
 use std::fmt;
 
+use futures::channel::mpsc::UnboundedSender;
+
+use crate::dispatch::Finished;
+use crate::router::Key;
 use crate::sender::Sender;
 use crate::signal::Signal;
-use crate::sync::Arc;
+use crate::stats::Counter;
+use crate::sync::{Arc, AtomicUsize, Ordering};
 
 /// What one send delivers to each callback it reaches: the signal, the
 /// send's senders and keys, and its arguments.
@@ -41,12 +46,77 @@ pub struct Event<A = (), K = String, R = ()> {
     delivery: Arc<Delivery<A, K, R>>,
 }
 
-/// The data of one send, shared by all its callbacks.
+/// One send, shared by all its callbacks: the event data they see, and the
+/// send's bookkeeping (one allocation per send).
 pub(crate) struct Delivery<A, K, R> {
     pub(crate) signal: Signal<A, K, R>,
     pub(crate) senders: Vec<Sender>,
     pub(crate) keys: Vec<K>,
     pub(crate) args: Arc<A>,
+    /// The awaiting sender's channel, for awaited sends.
+    reporter: Option<UnboundedSender<Finished<R>>>,
+    /// Calls not yet finished (or settled as never run).
+    remaining: AtomicUsize,
+    /// Calls finished, flushed to the signal's counters at the end.
+    completed: AtomicUsize,
+}
+
+impl<A, K, R> Delivery<A, K, R>
+where
+    A: Send + Sync + 'static,
+    K: Key,
+    R: Send + 'static,
+{
+    /// A send of `calls` callbacks; it is in flight until they all finish.
+    pub(crate) fn new(
+        signal: Signal<A, K, R>,
+        senders: Vec<Sender>,
+        keys: Vec<K>,
+        args: Arc<A>,
+        calls: usize,
+        reporter: Option<UnboundedSender<Finished<R>>>,
+    ) -> Self {
+        if calls > 0 {
+            signal.inner().counters.begin();
+        } else if let Some(reporter) = &reporter {
+            reporter.close_channel();
+        }
+        Delivery {
+            signal,
+            senders,
+            keys,
+            args,
+            reporter,
+            remaining: AtomicUsize::new(calls),
+            completed: AtomicUsize::new(0),
+        }
+    }
+
+    pub(crate) fn reporter(&self) -> Option<&UnboundedSender<Finished<R>>> {
+        self.reporter.as_ref()
+    }
+
+    /// `n` calls are over, `finished` of them run (the others were dropped
+    /// unrun). The last one ends the send: counters flushed, the awaiting
+    /// sender told, the signal's in-flight count lowered.
+    pub(crate) fn settle(&self, n: usize, finished: usize) {
+        if n == 0 {
+            return;
+        }
+        if finished > 0 {
+            self.completed.fetch_add(finished, Ordering::Relaxed);
+        }
+        if self.remaining.fetch_sub(n, Ordering::AcqRel) == n {
+            let inner = self.signal.inner();
+            inner
+                .counters
+                .add(Counter::Completed, self.completed.load(Ordering::Acquire));
+            if let Some(reporter) = &self.reporter {
+                reporter.close_channel();
+            }
+            inner.counters.end();
+        }
+    }
 }
 
 impl<A, K, R> Event<A, K, R> {

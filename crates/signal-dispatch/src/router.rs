@@ -33,7 +33,6 @@ use std::fmt;
 use std::hash::Hash;
 
 use arc_swap::ArcSwap;
-use indexmap::IndexMap;
 use smallvec::SmallVec;
 
 use crate::bucket::{Bucket, Change};
@@ -198,9 +197,12 @@ impl<T, K: fmt::Debug> fmt::Debug for Slot<T, K> {
 
 /// A slot's routes, as its writer-side record.
 struct Routes<K> {
-    list: Vec<Route<K>>,
+    /// Most connections have one route: it lives inline.
+    list: SmallVec<[Route<K>; 1]>,
     /// How many of `list` are sender routes: a sweep skips slots with none.
-    senders: usize,
+    senders: u32,
+    /// The slot's place in the registry.
+    index: u32,
 }
 
 #[derive(Debug)]
@@ -211,8 +213,7 @@ enum Route<K> {
 }
 
 /// The slots a send reaches, as [`Router::select`] fills them (inline up to
-/// eight, so a typical send allocates nothing to select).
-///
+/// four, so a typical send allocates nothing to select).///
 /// # Examples
 ///
 /// ```
@@ -225,7 +226,7 @@ enum Route<K> {
 /// router.select(&[], &[], &mut out);
 /// assert!(out.is_empty());
 /// ```
-pub type Selection<T, K> = SmallVec<[Arc<Slot<T, K>>; 8]>;
+pub type Selection<T, K> = SmallVec<[Arc<Slot<T, K>>; 4]>;
 
 /// How many slots every connect and disconnect inspects for dead targets.
 /// Two per operation keeps the dead ones at most a fraction of the live
@@ -270,10 +271,41 @@ pub struct Router<T, K> {
     pruned: AtomicU64,
 }
 
+/// The strong owners of every connected slot: a slab whose free places are
+/// reused, each slot knowing its place (8 bytes per connection).
 struct Registry<T, K> {
-    slots: IndexMap<ConnectionId, Arc<Slot<T, K>>>,
+    slots: Vec<Option<Arc<Slot<T, K>>>>,
+    free: Vec<u32>,
+    live: usize,
     /// Where the incremental sweep goes on from.
     cursor: usize,
+}
+
+impl<T, K> Registry<T, K> {
+    fn insert(&mut self, slot: Arc<Slot<T, K>>) -> u32 {
+        self.live += 1;
+        match self.free.pop() {
+            Some(index) => {
+                self.slots[index as usize] = Some(slot);
+                index
+            }
+            None => {
+                self.slots.push(Some(slot));
+                u32::try_from(self.slots.len() - 1).expect("fewer than 2^32 connections per signal")
+            }
+        }
+    }
+
+    fn get(&self, index: u32) -> Option<&Arc<Slot<T, K>>> {
+        self.slots.get(index as usize)?.as_ref()
+    }
+
+    fn take(&mut self, index: u32) -> Option<Arc<Slot<T, K>>> {
+        let slot = self.slots.get_mut(index as usize)?.take()?;
+        self.free.push(index);
+        self.live -= 1;
+        Some(slot)
+    }
 }
 
 /// Slots taken out under the writer lock, dropped after it is released.
@@ -308,10 +340,12 @@ impl<T: Target, K: Key> Router<T, K> {
     pub fn new() -> Self {
         Router {
             unfiltered: ArcSwap::from_pointee(Bucket::empty()),
-            by_key: papaya::HashMap::new(),
-            by_sender: papaya::HashMap::new(),
+            by_key: route_map(),
+            by_sender: route_map(),
             registry: Mutex::new(Registry {
-                slots: IndexMap::new(),
+                slots: Vec::new(),
+                free: Vec::new(),
+                live: 0,
                 cursor: 0,
             }),
             len: AtomicUsize::new(0),
@@ -340,8 +374,9 @@ impl<T: Target, K: Key> Router<T, K> {
             id: ConnectionId::next(),
             state: AtomicU32::new(if once { ONCE } else { 0 }),
             routes: Mutex::new(Routes {
-                list: Vec::new(),
+                list: SmallVec::new(),
                 senders: 0,
+                index: 0,
             }),
             target,
         });
@@ -349,8 +384,9 @@ impl<T: Target, K: Key> Router<T, K> {
             let mut registry = lock(&self.registry);
             if self.add_routes_locked(&slot, filter) {
                 slot.set_connected(true);
-                registry.slots.insert(slot.id, slot.clone());
-                self.len.store(registry.slots.len(), Ordering::Relaxed);
+                let index = registry.insert(slot.clone());
+                lock(&slot.routes).index = index;
+                self.len.store(registry.live, Ordering::Relaxed);
             }
             self.sweep_locked(&mut registry, SWEEP_STEP)
         };
@@ -401,7 +437,7 @@ impl<T: Target, K: Key> Router<T, K> {
                 routes.list.is_empty()
             };
             if empty {
-                if let Some(removed) = self.unregister_locked(&mut registry, slot.id) {
+                if let Some(removed) = self.unregister_locked(&mut registry, slot) {
                     garbage.push(removed);
                 }
             }
@@ -421,7 +457,7 @@ impl<T: Target, K: Key> Router<T, K> {
             if !Self::is_registered(&registry, slot) {
                 return false;
             }
-            if let Some(removed) = self.unregister_locked(&mut registry, slot.id) {
+            if let Some(removed) = self.unregister_locked(&mut registry, slot) {
                 garbage.push(removed);
             }
             garbage.extend(self.sweep_locked(&mut registry, SWEEP_STEP));
@@ -435,7 +471,9 @@ impl<T: Target, K: Key> Router<T, K> {
     pub fn clear(&self) -> usize {
         let garbage: Garbage<T, K> = {
             let mut registry = lock(&self.registry);
-            let slots: Garbage<T, K> = registry.slots.drain(..).map(|(_, slot)| slot).collect();
+            let slots: Garbage<T, K> = registry.slots.drain(..).flatten().collect();
+            registry.free.clear();
+            registry.live = 0;
             registry.cursor = 0;
             for slot in &slots {
                 slot.set_connected(false);
@@ -530,9 +568,9 @@ impl<T: Target, K: Key> Router<T, K> {
     }
 
     fn is_registered(registry: &Registry<T, K>, slot: &Slot<T, K>) -> bool {
+        let index = lock(&slot.routes).index;
         registry
-            .slots
-            .get(&slot.id)
+            .get(index)
             .is_some_and(|stored| std::ptr::eq(Arc::as_ptr(stored), slot))
     }
 
@@ -605,17 +643,24 @@ impl<T: Target, K: Key> Router<T, K> {
             .list
             .iter()
             .filter(|r| matches!(r, Route::Sender(_)))
-            .count();
+            .count() as u32;
     }
 
     /// Takes a slot out of the registry and detaches all its routes.
     fn unregister_locked(
         &self,
         registry: &mut Registry<T, K>,
-        id: ConnectionId,
+        slot: &Slot<T, K>,
     ) -> Option<Arc<Slot<T, K>>> {
-        let slot = registry.slots.swap_remove(&id)?;
-        self.len.store(registry.slots.len(), Ordering::Relaxed);
+        let index = lock(&slot.routes).index;
+        if !registry
+            .get(index)
+            .is_some_and(|stored| std::ptr::eq(Arc::as_ptr(stored), slot))
+        {
+            return None;
+        }
+        let slot = registry.take(index)?;
+        self.len.store(registry.live, Ordering::Relaxed);
         slot.set_connected(false);
         let routes = std::mem::take(&mut lock(&slot.routes).list);
         for route in &routes {
@@ -633,26 +678,19 @@ impl<T: Target, K: Key> Router<T, K> {
     /// targets and routes to dead senders.
     fn sweep_locked(&self, registry: &mut Registry<T, K>, budget: usize) -> Garbage<T, K> {
         let mut garbage = Garbage::new();
-        for _ in 0..budget {
-            let len = registry.slots.len();
-            if len == 0 {
-                break;
-            }
-            if registry.cursor >= len {
+        for _ in 0..budget.min(registry.slots.len()) {
+            if registry.cursor >= registry.slots.len() {
                 registry.cursor = 0;
             }
-            let Some((_, slot)) = registry.slots.get_index(registry.cursor) else {
-                break;
+            let index = registry.cursor;
+            registry.cursor += 1;
+            let Some(slot) = registry.slots[index].clone() else {
+                continue;
             };
-            let slot = slot.clone();
-            let dead = !slot.target.is_live() || !self.drop_dead_senders_locked(&slot);
-            if dead {
-                // `swap_remove` moves the last slot under the cursor: stay.
-                if let Some(removed) = self.unregister_locked(registry, slot.id) {
+            if !slot.target.is_live() || !self.drop_dead_senders_locked(&slot) {
+                if let Some(removed) = self.unregister_locked(registry, &slot) {
                     garbage.push(removed);
                 }
-            } else {
-                registry.cursor += 1;
             }
         }
         if !garbage.is_empty() {
@@ -682,7 +720,7 @@ impl<T: Target, K: Key> Router<T, K> {
             }
             _ => true,
         });
-        routes.senders -= dead.len();
+        routes.senders -= dead.len() as u32;
         for address in &dead {
             self.detach(&self.by_sender, address, slot);
         }
@@ -714,7 +752,7 @@ impl<T: Target, K: Key> Router<T, K> {
         let weak = Arc::downgrade(slot);
         let next = match map.get(key) {
             Some(bucket) => bucket.with(slot.id, &weak),
-            None => Change::Replace(Bucket::Small(Box::new([weak]))),
+            None => Change::Replace(Bucket::one(&weak)),
         };
         if let Change::Replace(next) = next {
             map.insert(key.clone(), next);
@@ -736,6 +774,20 @@ impl<T: Target, K: Key> Router<T, K> {
             }
         }
     }
+}
+
+/// A map from route (key or sender address) to bucket.
+///
+/// Resizes block the (single, serialized) writer until done instead of
+/// spreading the copy over later operations: incremental copying, and the
+/// tombstones that repeated connects and disconnects leave behind, made
+/// every write pay a share of some migration (measured: 35 µs to
+/// disconnect a 10-key connection among 100,000 keyed connections).
+/// Readers never wait either way.
+fn route_map<Q: Key, V>() -> papaya::HashMap<Q, V> {
+    papaya::HashMap::builder()
+        .resize_mode(papaya::ResizeMode::Blocking)
+        .build()
 }
 
 /// The keys of `wanted` that `existing` routes lack, each once.

@@ -11,16 +11,20 @@ use futures::channel::mpsc;
 use futures::future::{Either, select};
 use smallvec::SmallVec;
 
-use crate::dispatch::{Batch, Call, CallbackSlot, Finished, run_all, run_one};
+use crate::callback::Callback;
+use crate::connection::ConnectionId;
+use crate::dispatch::{
+    Call, CallbackSlot, Calls, Finished, Ticket, report as report_to, run_all, run_one,
+};
 use crate::error::{SendError, Unsent};
-use crate::event::Delivery;
+use crate::event::{Delivery, Event};
 use crate::mode::Mode;
 use crate::report::Report;
 use crate::router::{Key, Selection};
 use crate::sender::Sender;
 use crate::signal::Signal;
 use crate::spawn::Resolved;
-use crate::stats::Counters;
+use crate::stats::Counter;
 use crate::sync::Arc;
 
 /// One send being prepared; made by [`Signal::send`], finished by
@@ -60,19 +64,10 @@ pub struct SendBuilder<'a, A, K, R> {
     mode: Option<Mode>,
 }
 
-/// A selected slot with its owner bound for the call.
-type Bound<A, K, R> = (Arc<CallbackSlot<A, K, R>>, crate::callback::Owner);
-
 /// What a send reaches, bound and claimed, ready to run.
 struct Plan<A, K, R> {
-    calls: Vec<Call<A, K, R>>,
-    sinks: Vec<Arc<CallbackSlot<A, K, R>>>,
-}
-
-impl<A, K, R> Plan<A, K, R> {
-    fn len(&self) -> usize {
-        self.calls.len() + self.sinks.len()
-    }
+    calls: Calls<A, K, R>,
+    sinks: SmallVec<[Arc<CallbackSlot<A, K, R>>; 2]>,
 }
 
 impl<'a, A, K, R> SendBuilder<'a, A, K, R>
@@ -247,33 +242,39 @@ where
             return Ok(0);
         }
         let selection = self.select();
-        let bound: Vec<_> = bind(selection);
         // Reserve room for every callback before claiming anything, so a
         // full signal rejects the send whole and burns no once-connection.
-        let callbacks = bound
-            .iter()
-            .filter(|(slot, _)| slot.target().as_sink().is_none())
-            .count();
-        let Some(mut permits) = inner.flight.try_reserve(callbacks) else {
-            return Err(SendError::Full(self.into_unsent()));
-        };
-        let plan = self.claim(bound, |_| permits.pop());
-        let total = plan.len();
+        let mut permits = Vec::new();
+        if inner.flight.limit().is_some() {
+            let callbacks = selection
+                .iter()
+                .filter(|slot| slot.target().as_sink().is_none())
+                .count();
+            match inner.flight.try_reserve(callbacks) {
+                Some(reserved) => permits = reserved,
+                None => return Err(SendError::Full(self.into_unsent())),
+            }
+        }
+        let Plan { calls, sinks } = self.plan(selection, || permits.pop());
+        let total = calls.len() + sinks.len();
         if total == 0 {
             return Ok(0);
         }
-        let Plan { calls, sinks } = plan;
-        let batch = Arc::new(Batch::new(self.deliver(total), None));
-        feed(&batch, &sinks);
         #[cfg(feature = "tracing")]
         let _span =
             tracing::trace_span!("send", signal = inner.name(), fanout = total, ?mode).entered();
+        let delivery = Arc::new(self.deliver(calls.len(), total, None));
+        feed(&delivery, &sinks);
         match mode {
             Mode::Batched if !calls.is_empty() => {
-                let task_batch = batch.clone();
-                if let Err(source) =
-                    executor.spawn(async move { run_all(&task_batch, calls, None).await })
-                {
+                let mut ticket = Ticket::new(delivery.clone(), calls.len());
+                let task = async move {
+                    let delivery = ticket_delivery(&ticket);
+                    run_all(&mut ticket, calls, None, &mut report_to(&delivery)).await;
+                };
+                // A refused task is dropped with its ticket, which settles
+                // its calls as never run.
+                if let Err(source) = executor.spawn(task) {
                     return Err(SendError::Spawn {
                         scheduled: sinks.len(),
                         source,
@@ -281,8 +282,13 @@ where
                 }
             }
             _ => {
+                let count = calls.len();
                 for (scheduled, call) in calls.into_iter().enumerate() {
-                    if let Err(source) = executor.spawn(run_one(batch.clone(), call)) {
+                    if let Err(source) =
+                        executor.spawn(run_one(Ticket::new(delivery.clone(), 1), call))
+                    {
+                        // This call's ticket settled it; settle those never tried.
+                        delivery.settle(count - scheduled - 1, 0);
                         return Err(SendError::Spawn {
                             scheduled: sinks.len() + scheduled,
                             source,
@@ -380,58 +386,62 @@ where
         if inner.is_blocked() {
             return Ok(Report::empty());
         }
-        let selection = self.select();
-        let plan = self.claim(bind(selection), |_| None);
+        let Plan { calls, sinks } = self.plan(self.select(), || None);
         let mut report = Report::empty();
-        report.scheduled = plan.len();
-        if plan.len() == 0 {
+        report.scheduled = calls.len() + sinks.len();
+        report.streamed = sinks.len();
+        if report.scheduled == 0 {
             return Ok(report);
         }
-        let Plan { calls, sinks } = plan;
-        let ids: Vec<_> = calls.iter().map(|call| call.slot.id()).collect();
-        let (reporter, mut finished) = mpsc::unbounded();
-        let batch = Arc::new(Batch::new(self.deliver(report.scheduled), Some(reporter)));
-        feed(&batch, &sinks);
-        report.streamed = sinks.len();
+        let ids: SmallVec<[ConnectionId; 8]> = calls.iter().map(|call| call.slot.id()).collect();
         let limit = inner.flight.semaphore().cloned();
-
         let mut deadline = std::pin::pin!(deadline);
-        let mut timed_out = false;
-        match (mode, executor) {
-            (Mode::Inline, _) | (_, None) => {
-                let run = std::pin::pin!(run_all(&batch, calls, limit));
-                timed_out = matches!(select(run, deadline.as_mut()).await, Either::Right(_));
+
+        let Some(executor) = executor else {
+            // Inline: the callbacks run right here, their outcomes go
+            // straight into the report.
+            let delivery = Arc::new(self.deliver(calls.len(), report.scheduled, None));
+            feed(&delivery, &sinks);
+            let mut ticket = Ticket::new(delivery, calls.len());
+            {
+                let mut sink = |finished| record(&mut report, finished);
+                let run = std::pin::pin!(run_all(&mut ticket, calls, limit, &mut sink));
+                let _ = select(run, deadline.as_mut()).await;
             }
-            (Mode::Batched, Some(executor)) => {
-                let task_batch = batch.clone();
-                if let Err(source) =
-                    executor.spawn(async move { run_all(&task_batch, calls, limit).await })
-                {
+            drop(ticket);
+            return Ok(pending(report, &ids));
+        };
+
+        let (reporter, mut finished) = mpsc::unbounded();
+        let delivery = Arc::new(self.deliver(calls.len(), report.scheduled, Some(reporter)));
+        feed(&delivery, &sinks);
+        let mut timed_out = false;
+        if mode == Mode::Batched {
+            let mut ticket = Ticket::new(delivery.clone(), calls.len());
+            let task = async move {
+                let delivery = ticket_delivery(&ticket);
+                run_all(&mut ticket, calls, limit, &mut report_to(&delivery)).await;
+            };
+            if let Err(source) = executor.spawn(task) {
+                return Err(SendError::Spawn {
+                    scheduled: sinks.len(),
+                    source,
+                });
+            }
+        } else if let Some(stop) =
+            spawn_each(&executor, &delivery, calls, limit, deadline.as_mut()).await
+        {
+            match stop {
+                Stop::Deadline => timed_out = true,
+                Stop::Spawn(scheduled, source) => {
                     return Err(SendError::Spawn {
-                        scheduled: sinks.len(),
+                        scheduled: sinks.len() + scheduled,
                         source,
                     });
                 }
             }
-            (_, Some(executor)) => {
-                if let Some(stop) =
-                    spawn_each(&executor, &batch, calls, limit, deadline.as_mut()).await
-                {
-                    match stop {
-                        Stop::Deadline => timed_out = true,
-                        Stop::Spawn(scheduled, source) => {
-                            return Err(SendError::Spawn {
-                                scheduled: sinks.len() + scheduled,
-                                source,
-                            });
-                        }
-                    }
-                }
-            }
         }
-        // Our handle goes; the callbacks' tasks hold the batch, and the
-        // channel closes when the last of them finishes.
-        drop(batch);
+        drop(delivery);
         if !timed_out {
             // Until every callback reported (the channel closes) or the
             // deadline passes.
@@ -444,20 +454,11 @@ where
         while let Ok(done) = finished.try_recv() {
             record(&mut report, done);
         }
-        if report.completed() < report.scheduled {
-            let done: HashSet<_> = report
-                .failures
-                .iter()
-                .map(|f| f.connection())
-                .chain(report_ids(&report))
-                .collect();
-            report.pending = ids.into_iter().filter(|id| !done.contains(id)).collect();
-        }
-        Ok(report)
+        Ok(pending(report, &ids))
     }
 
     /// The slots this send reaches, connected, live and unblocked.
-    fn select(&self) -> Selection<crate::callback::Callback<A, K, R>, K> {
+    fn select(&self) -> Selection<Callback<A, K, R>, K> {
         let addresses: SmallVec<[usize; 4]> = self.senders.iter().map(Sender::address).collect();
         let mut selection = Selection::new();
         self.signal
@@ -467,18 +468,23 @@ where
         selection
     }
 
-    /// Claims each bound slot for this send (a once-connection goes to one
-    /// send only, and is then disconnected), giving each call its permit.
-    fn claim(
+    /// Turns the selected slots into this send's calls, in one pass: binds
+    /// each owner (dead ones are dropped), claims each slot (a
+    /// once-connection goes to one send only, and is then disconnected), and
+    /// gives each call its permit.
+    fn plan(
         &self,
-        bound: Vec<Bound<A, K, R>>,
-        mut permit: impl FnMut(&CallbackSlot<A, K, R>) -> Option<crate::flight::Permit>,
+        selection: Selection<Callback<A, K, R>, K>,
+        mut permit: impl FnMut() -> Option<crate::flight::Permit>,
     ) -> Plan<A, K, R> {
         let mut plan = Plan {
-            calls: Vec::with_capacity(bound.len()),
-            sinks: Vec::new(),
+            calls: Calls::new(),
+            sinks: SmallVec::new(),
         };
-        for (slot, owner) in bound {
+        for slot in selection {
+            let Some(owner) = slot.target().bind() else {
+                continue;
+            };
             if !slot.claim() {
                 continue;
             }
@@ -488,7 +494,7 @@ where
             if slot.target().as_sink().is_some() {
                 plan.sinks.push(slot);
             } else {
-                let permit = permit(&slot);
+                let permit = permit();
                 plan.calls.push(Call {
                     slot,
                     owner,
@@ -499,21 +505,29 @@ where
         plan
     }
 
-    /// Builds the send's shared event data, counting the send and the
-    /// `reached` connections.
-    fn deliver(self, reached: usize) -> Arc<Delivery<A, K, R>> {
+    /// Makes the send's shared state for `calls` callbacks, counting the
+    /// send and the `reached` connections.
+    fn deliver(
+        self,
+        calls: usize,
+        reached: usize,
+        reporter: Option<mpsc::UnboundedSender<Finished<R>>>,
+    ) -> Delivery<A, K, R> {
         let inner = self.signal.inner();
-        Counters::add(&inner.counters.sends, 1);
-        Counters::add(&inner.counters.scheduled, reached);
-        Arc::new(Delivery {
-            signal: self.signal.clone(),
-            senders: self.senders,
-            keys: self.keys,
-            args: match self.args {
-                Some(args) => Arc::new(args),
-                None => inner.defaults.clone(),
-            },
-        })
+        inner.counters.add(Counter::Sends, 1);
+        inner.counters.add(Counter::Scheduled, reached);
+        let args = match self.args {
+            Some(args) => Arc::new(args),
+            None => inner.defaults.clone(),
+        };
+        Delivery::new(
+            self.signal.clone(),
+            self.senders,
+            self.keys,
+            args,
+            calls,
+            reporter,
+        )
     }
 
     fn into_unsent(self) -> Unsent<A, K> {
@@ -535,8 +549,8 @@ enum Stop {
 /// signal has a limit (and giving up at the deadline).
 async fn spawn_each<A, K, R, D>(
     executor: &Resolved<'_>,
-    batch: &Arc<Batch<A, K, R>>,
-    calls: Vec<Call<A, K, R>>,
+    delivery: &Arc<Delivery<A, K, R>>,
+    calls: Calls<A, K, R>,
     limit: Option<Arc<async_lock::Semaphore>>,
     mut deadline: std::pin::Pin<&mut D>,
 ) -> Option<Stop>
@@ -546,6 +560,7 @@ where
     R: Send + 'static,
     D: Future,
 {
+    let count = calls.len();
     for (scheduled, mut call) in calls.into_iter().enumerate() {
         if let Some(semaphore) = &limit {
             let permit = match semaphore.try_acquire_arc() {
@@ -553,34 +568,26 @@ where
                 None => {
                     match select(std::pin::pin!(semaphore.acquire_arc()), deadline.as_mut()).await {
                         Either::Left((permit, _)) => permit,
-                        Either::Right(_) => return Some(Stop::Deadline),
+                        Either::Right(_) => {
+                            // The calls not started will never run.
+                            delivery.settle(count - scheduled, 0);
+                            return Some(Stop::Deadline);
+                        }
                     }
                 }
             };
             call.permit = Some(permit);
         }
-        if let Err(source) = executor.spawn(run_one(batch.clone(), call)) {
+        if let Err(source) = executor.spawn(run_one(Ticket::new(delivery.clone(), 1), call)) {
+            delivery.settle(count - scheduled - 1, 0);
             return Some(Stop::Spawn(scheduled, source));
         }
     }
     None
 }
 
-/// Binds each selected slot's owner for the call (dropping dead ones).
-fn bind<A, K, R>(selection: Selection<crate::callback::Callback<A, K, R>, K>) -> Vec<Bound<A, K, R>>
-where
-    A: 'static,
-    K: 'static,
-    R: 'static,
-{
-    selection
-        .into_iter()
-        .filter_map(|slot| slot.target().bind().map(|owner| (slot, owner)))
-        .collect()
-}
-
 /// Hands the send's event to each subscription.
-fn feed<A, K, R>(batch: &Batch<A, K, R>, sinks: &[Arc<CallbackSlot<A, K, R>>])
+fn feed<A, K, R>(delivery: &Arc<Delivery<A, K, R>>, sinks: &[Arc<CallbackSlot<A, K, R>>])
 where
     A: Send + Sync + 'static,
     K: Key,
@@ -588,9 +595,37 @@ where
 {
     for slot in sinks {
         if let Some(sink) = slot.target().as_sink() {
-            sink.push(batch.event());
+            sink.push(Event::new(delivery.clone()));
         }
     }
+}
+
+/// The ticket's send, for a task that reports to it.
+fn ticket_delivery<A, K, R>(ticket: &Ticket<A, K, R>) -> Arc<Delivery<A, K, R>>
+where
+    A: Send + Sync + 'static,
+    K: Key,
+    R: Send + 'static,
+{
+    ticket.delivery()
+}
+
+/// Names the callbacks that did not finish.
+fn pending<R>(mut report: Report<R>, ids: &[ConnectionId]) -> Report<R> {
+    if report.completed() < report.scheduled {
+        let done: HashSet<_> = report
+            .failures
+            .iter()
+            .map(|f| f.connection())
+            .chain(report.finished_ids.iter().copied())
+            .collect();
+        report.pending = ids
+            .iter()
+            .copied()
+            .filter(|id| !done.contains(id))
+            .collect();
+    }
+    report
 }
 
 fn record<R>(report: &mut Report<R>, finished: Finished<R>) {
@@ -601,10 +636,6 @@ fn record<R>(report: &mut Report<R>, finished: Finished<R>) {
         }
         Finished::Failed(failure) => report.failures.push(failure),
     }
-}
-
-fn report_ids<R>(report: &Report<R>) -> impl Iterator<Item = crate::ConnectionId> + '_ {
-    report.finished_ids.iter().copied()
 }
 
 impl<A, K: fmt::Debug, R> fmt::Debug for SendBuilder<'_, A, K, R> {

@@ -402,12 +402,12 @@ where
     /// # }
     /// ```
     pub async fn drained(&self) {
-        self.inner.flight.idle().await;
+        self.inner.counters.idle().await;
     }
 
     /// How many sends have callbacks still running.
     pub fn in_flight(&self) -> usize {
-        self.inner.flight.in_flight()
+        self.inner.counters.in_flight()
     }
 
     /// Blocks the whole signal until the guard is dropped: sends meanwhile
@@ -633,7 +633,8 @@ impl<A, K, R> fmt::Debug for Signal<A, K, R> {
             .field("name", &self.inner.name)
             .field("connections", &self.inner.router.len())
             .field("mode", &self.inner.mode)
-            .field("in_flight", &self.inner.flight)
+            .field("in_flight", &self.inner.counters.in_flight())
+            .field("max_in_flight", &self.inner.flight.limit())
             .field("closed", &self.inner.is_closed())
             .field("blocked", &self.inner.is_blocked())
             .field("executor", &self.inner.executor)

@@ -1,6 +1,8 @@
 //! Counters a signal keeps about itself.
 
-use crate::sync::{AtomicU64, Ordering};
+use event_listener::Event as Notifier;
+
+use crate::sync::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 
 /// A snapshot of a signal's counters, from [`Signal::stats`](crate::Signal::stats).
 ///
@@ -36,26 +38,131 @@ pub struct Stats {
     pub pruned: u64,
 }
 
+/// How many shards the counters are split into. Each thread updates the
+/// shard of its own index, so a send made on one thread and completed on
+/// another never bounces one cache line between them.
+const SHARDS: usize = 4;
+
+/// One thread-group's counters, on a cache line (pair) of its own.
+#[derive(Debug, Default)]
+#[repr(align(128))]
+struct Shard {
+    sends: AtomicU64,
+    scheduled: AtomicU64,
+    completed: AtomicU64,
+    failed: AtomicU64,
+    /// Sends begun here minus sends ended here (a send may end on another
+    /// thread than it began on, so one shard can go negative).
+    in_flight: AtomicI64,
+}
+
+/// A signal's counters, and its count of sends in flight with a way to wait
+/// for it to reach zero.
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
-    pub(crate) sends: AtomicU64,
-    pub(crate) scheduled: AtomicU64,
-    pub(crate) completed: AtomicU64,
-    pub(crate) failed: AtomicU64,
+    shards: [Shard; SHARDS],
+    /// Tasks waiting in [`Counters::idle`]; while there are none, ending a
+    /// send does not sum the shards.
+    waiters: AtomicUsize,
+    idle: Notifier,
+}
+
+/// The shard index of the current thread.
+fn shard_index() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static INDEX: usize = NEXT.fetch_add(1, Ordering::Relaxed) % SHARDS;
+    }
+    INDEX.try_with(|index| *index).unwrap_or(0)
+}
+
+/// Which counter to add to.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Counter {
+    Sends,
+    Scheduled,
+    Completed,
+    Failed,
 }
 
 impl Counters {
-    pub(crate) fn add(counter: &AtomicU64, n: usize) {
-        counter.fetch_add(n as u64, Ordering::Relaxed);
+    fn shard(&self) -> &Shard {
+        &self.shards[shard_index()]
+    }
+
+    pub(crate) fn add(&self, counter: Counter, n: usize) {
+        let shard = self.shard();
+        let field = match counter {
+            Counter::Sends => &shard.sends,
+            Counter::Scheduled => &shard.scheduled,
+            Counter::Completed => &shard.completed,
+            Counter::Failed => &shard.failed,
+        };
+        field.fetch_add(n as u64, Ordering::Relaxed);
     }
 
     pub(crate) fn snapshot(&self, pruned: u64) -> Stats {
+        let sum = |field: fn(&Shard) -> &AtomicU64| {
+            self.shards
+                .iter()
+                .map(|s| field(s).load(Ordering::Relaxed))
+                .sum()
+        };
         Stats {
-            sends: self.sends.load(Ordering::Relaxed),
-            scheduled: self.scheduled.load(Ordering::Relaxed),
-            completed: self.completed.load(Ordering::Relaxed),
-            failed: self.failed.load(Ordering::Relaxed),
+            sends: sum(|s| &s.sends),
+            scheduled: sum(|s| &s.scheduled),
+            completed: sum(|s| &s.completed),
+            failed: sum(|s| &s.failed),
             pruned,
         }
+    }
+
+    /// A send with callbacks to run began.
+    pub(crate) fn begin(&self) {
+        self.shard().in_flight.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// A send's last callback finished.
+    pub(crate) fn end(&self) {
+        self.shard().in_flight.fetch_sub(1, Ordering::SeqCst);
+        // Paired with `idle`: it announces itself before summing, we
+        // decrement before looking for it, so one of us sees the other.
+        if self.waiters.load(Ordering::SeqCst) > 0 && self.in_flight_sum() == 0 {
+            self.idle.notify(usize::MAX);
+        }
+    }
+
+    fn in_flight_sum(&self) -> i64 {
+        self.shards
+            .iter()
+            .map(|s| s.in_flight.load(Ordering::SeqCst))
+            .sum()
+    }
+
+    /// How many sends have callbacks still to finish.
+    pub(crate) fn in_flight(&self) -> usize {
+        self.in_flight_sum().max(0) as usize
+    }
+
+    /// Waits until no send is in flight.
+    pub(crate) async fn idle(&self) {
+        self.waiters.fetch_add(1, Ordering::SeqCst);
+        let _leave = Leave(&self.waiters);
+        loop {
+            let listener = self.idle.listen();
+            if self.in_flight_sum() <= 0 {
+                return;
+            }
+            listener.await;
+        }
+    }
+}
+
+/// Leaves the waiters' count however `idle` ends (it may be cancelled).
+struct Leave<'a>(&'a AtomicUsize);
+
+impl Drop for Leave<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }

@@ -4,7 +4,9 @@
 //! that a model checker can later swap the primitives without touching the
 //! modules that use them.
 
-pub(crate) use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+pub(crate) use std::sync::atomic::{
+    AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering,
+};
 pub(crate) use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 
 /// Locks `mutex`, ignoring poisoning.
