@@ -3,7 +3,7 @@
 //! and ratios.
 //!
 //! ```text
-//! signal-dispatch-bench [--quick | --smoke] [--json PATH] [--plots DIR]
+//! signal-dispatch-bench [--quick | --smoke] [--json PATH] [--plots DIR] [--markdown PATH]
 //! ```
 //!
 //! `--quick` takes under two minutes on two cores; the default (full) run is
@@ -72,6 +72,9 @@ impl Profile {
         Profile {
             name: "quick",
             rounds: 5,
+            rss_sends: [100_000, 1_000_000],
+            memory_connections: 20_000,
+            disconnect_among: 20_000,
             // Up to 100,000 connections (the full run goes to 1,000,000):
             // building the million-connection tables of every peer is most
             // of a full run's time.
@@ -111,7 +114,8 @@ type Results = BTreeMap<String, BTreeMap<&'static str, f64>>;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut profile = Profile::full();
-    let (mut json_path, mut plots_dir) = (None::<PathBuf>, None::<PathBuf>);
+    let (mut json_path, mut plots_dir, mut markdown_path) =
+        (None::<PathBuf>, None::<PathBuf>, None::<PathBuf>);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -119,8 +123,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--smoke" => profile = Profile::smoke(),
             "--json" => json_path = Some(args.next().ok_or("--json needs a path")?.into()),
             "--plots" => plots_dir = Some(args.next().ok_or("--plots needs a directory")?.into()),
+            "--markdown" => {
+                markdown_path = Some(args.next().ok_or("--markdown needs a path")?.into())
+            }
             "--help" | "-h" => {
-                println!("signal-dispatch-bench [--quick | --smoke] [--json PATH] [--plots DIR]");
+                println!(
+                    "signal-dispatch-bench [--quick | --smoke] [--json PATH] [--plots DIR] [--markdown PATH]"
+                );
                 return Ok(());
             }
             other => return Err(format!("unknown argument {other:?} (try --help)").into()),
@@ -249,6 +258,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         });
         std::fs::write(&path, serde_json::to_string_pretty(&document)?)?;
         println!("\nwrote {}", path.display());
+    }
+    if let Some(path) = markdown_path {
+        std::fs::write(
+            &path,
+            markdown(&results, &bytes, (rss_first, rss_second), &targets, p),
+        )?;
+        println!("wrote {}", path.display());
     }
     if let Some(dir) = plots_dir {
         std::fs::create_dir_all(&dir)?;
@@ -454,4 +470,65 @@ fn draw_plots(
         &series,
     )?;
     Ok(())
+}
+
+/// The run as Markdown tables: every scenario with each implementation's
+/// median and its ratio to ours, then memory, then the targets.
+fn markdown(
+    results: &Results,
+    bytes: &BTreeMap<&'static str, f64>,
+    (rss_first, rss_second): (u64, u64),
+    targets: &[Value],
+    p: &Profile,
+) -> String {
+    let mut out = format!(
+        "Profile `{}`, {} rounds per scenario (medians), tokio multi-thread runtime with 2 workers.\n\n",
+        p.name, p.rounds
+    );
+    out.push_str(
+        "| scenario | implementation | ns per op | × signal_dispatch |\n|---|---|---:|---:|\n",
+    );
+    for (scenario, impls) in results {
+        let ours = impls.get("signal_dispatch").copied().unwrap_or(f64::NAN);
+        let mut rows: Vec<_> = impls.iter().collect();
+        rows.sort_by(|a, b| a.1.total_cmp(b.1));
+        for (name, ns) in rows {
+            let shown = if *name == "signal_dispatch" {
+                format!("**{name}**")
+            } else {
+                name.to_string()
+            };
+            out.push_str(&format!(
+                "| {scenario} | {shown} | {ns:.1} | {:.2} |\n",
+                ns / ours
+            ));
+        }
+    }
+    out.push_str(&format!(
+        "\nBytes per keyed connection ({} connections, key text included):\n\n| implementation | bytes |\n|---|---:|\n",
+        p.memory_connections
+    ));
+    for (name, b) in bytes {
+        out.push_str(&format!("| {name} | {b:.1} |\n"));
+    }
+    out.push_str(&format!(
+        "\nRSS after {} sends: {:.1} MiB; after {}: {:.1} MiB.\n\n| target | measured | met |\n|---|---|---|\n",
+        p.rss_sends[0],
+        rss_first as f64 / 1048576.0,
+        p.rss_sends[1],
+        rss_second as f64 / 1048576.0,
+    ));
+    for t in targets {
+        out.push_str(&format!(
+            "| {} | {} | {} |\n",
+            t["target"].as_str().unwrap_or(""),
+            t["measured"].as_str().unwrap_or(""),
+            if t["met"].as_bool().unwrap_or(false) {
+                "yes"
+            } else {
+                "**no**"
+            }
+        ));
+    }
+    out
 }

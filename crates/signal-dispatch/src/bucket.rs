@@ -18,7 +18,8 @@ const LARGE: usize = 32;
 pub(crate) enum Bucket<T, K> {
     /// The common case: one slot, inline.
     One(Weak<Slot<T, K>>),
-    Small(Box<[Weak<Slot<T, K>>]>),
+    /// A few slots; a thin pointer keeps every bucket at 16 bytes.
+    Small(Box<Vec<Weak<Slot<T, K>>>>),
     Large(Box<papaya::HashMap<ConnectionId, Weak<Slot<T, K>>>>),
 }
 
@@ -34,7 +35,7 @@ pub(crate) enum Change<T, K> {
 
 impl<T: Target, K> Bucket<T, K> {
     pub(crate) fn empty() -> Self {
-        Bucket::Small(Box::new([]))
+        Bucket::Small(Box::default())
     }
 
     pub(crate) fn one(slot: &Weak<Slot<T, K>>) -> Self {
@@ -75,11 +76,11 @@ impl<T: Target, K> Bucket<T, K> {
     pub(crate) fn with(&self, id: ConnectionId, slot: &Weak<Slot<T, K>>) -> Change<T, K> {
         match self {
             Bucket::One(first) => {
-                Change::Replace(Bucket::Small(Box::new([first.clone(), slot.clone()])))
+                Change::Replace(Bucket::Small(Box::new(vec![first.clone(), slot.clone()])))
             }
-            Bucket::Small(slots) if slots.len() < LARGE => {
-                Change::Replace(Bucket::Small(slots.iter().chain([slot]).cloned().collect()))
-            }
+            Bucket::Small(slots) if slots.len() < LARGE => Change::Replace(Bucket::Small(
+                Box::new(slots.iter().chain([slot]).cloned().collect()),
+            )),
             Bucket::Small(slots) => {
                 let large = papaya::HashMap::with_capacity(slots.len() * 2);
                 {
@@ -112,7 +113,7 @@ impl<T: Target, K> Bucket<T, K> {
                 }
             }
             Bucket::Small(slots) => {
-                let kept: Box<[_]> = slots
+                let kept: Vec<_> = slots
                     .iter()
                     .filter(|weak| !std::ptr::eq(weak.as_ptr(), slot))
                     .cloned()
@@ -124,7 +125,7 @@ impl<T: Target, K> Bucket<T, K> {
                 } else if kept.len() == 1 {
                     Change::Replace(Bucket::One(kept[0].clone()))
                 } else {
-                    Change::Replace(Bucket::Small(kept))
+                    Change::Replace(Bucket::Small(Box::new(kept)))
                 }
             }
             Bucket::Large(slots) => {
