@@ -135,7 +135,8 @@ pub fn run(
             struct SharedEvent {
                 _send: usize,
             }
-            let shared: Vec<Arc<dyn Fn(&SharedEvent) + Send + Sync>> = (0..fanout)
+            type EventCallback = Arc<dyn Fn(&SharedEvent) + Send + Sync>;
+            let shared: Vec<EventCallback> = (0..fanout)
                 .map(|_| {
                     let done = done.clone();
                     Arc::new(move |_: &SharedEvent| done.hit())
