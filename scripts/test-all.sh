@@ -19,8 +19,11 @@ step "the core builds without its default runtime"
 cargo build -q -p signal-dispatch --no-default-features
 
 step "the benchmark harness: a smoke pass at tiny sizes (asserts nothing about speed)"
-cargo run -q --release -p signal-dispatch-bench -- --smoke --json target/bench-smoke.json > target/bench-smoke.txt
-grep -q '"fanout_1_spawned"' target/bench-smoke.json || { echo "the smoke pass wrote no results"; cat target/bench-smoke.txt; exit 1; }
+smoke=$(mktemp -d)
+cargo run -q --release -p signal-dispatch-bench -- --smoke --json "$smoke/results.json" --plots "$smoke" > "$smoke/out.txt"
+grep -q '"fanout_1_spawned"' "$smoke/results.json" || { echo "the smoke pass wrote no results"; cat "$smoke/out.txt"; exit 1; }
+[ -s "$smoke/cost_per_callback_vs_fanout.svg" ] || { echo "the smoke pass drew no plot"; exit 1; }
+rm -rf "$smoke"
 echo "benchmark smoke: 1 passed, 0 failed"
 
 step "the seed's examples run and print what the seed documents"
