@@ -76,10 +76,6 @@ where
         Event::new(self.delivery.clone())
     }
 
-    pub(crate) fn delivery(&self) -> Arc<Delivery<A, K, R>> {
-        self.delivery.clone()
-    }
-
     /// Accounts for one call's outcome, handing it to `sink`.
     fn finish(
         &mut self,

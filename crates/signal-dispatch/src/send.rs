@@ -267,14 +267,7 @@ where
         feed(&delivery, &sinks);
         match mode {
             Mode::Batched if !calls.is_empty() => {
-                let mut ticket = Ticket::new(delivery.clone(), calls.len());
-                let task = async move {
-                    let delivery = ticket_delivery(&ticket);
-                    run_all(&mut ticket, calls, None, &mut report_to(&delivery)).await;
-                };
-                // A refused task is dropped with its ticket, which settles
-                // its calls as never run.
-                if let Err(source) = executor.spawn(task) {
+                if let Err(source) = spawn_batch(&executor, &delivery, calls, None) {
                     return Err(SendError::Spawn {
                         scheduled: sinks.len(),
                         source,
@@ -417,12 +410,7 @@ where
         feed(&delivery, &sinks);
         let mut timed_out = false;
         if mode == Mode::Batched {
-            let mut ticket = Ticket::new(delivery.clone(), calls.len());
-            let task = async move {
-                let delivery = ticket_delivery(&ticket);
-                run_all(&mut ticket, calls, limit, &mut report_to(&delivery)).await;
-            };
-            if let Err(source) = executor.spawn(task) {
+            if let Err(source) = spawn_batch(&executor, &delivery, calls, limit) {
                 return Err(SendError::Spawn {
                     scheduled: sinks.len(),
                     source,
@@ -600,14 +588,25 @@ where
     }
 }
 
-/// The ticket's send, for a task that reports to it.
-fn ticket_delivery<A, K, R>(ticket: &Ticket<A, K, R>) -> Arc<Delivery<A, K, R>>
+/// Spawns one task running all of a send's calls ([`Mode::Batched`]). A
+/// refused task is dropped with its ticket, which settles its calls as
+/// never run.
+fn spawn_batch<A, K, R>(
+    executor: &Resolved<'_>,
+    delivery: &Arc<Delivery<A, K, R>>,
+    calls: Calls<A, K, R>,
+    limit: Option<Arc<async_lock::Semaphore>>,
+) -> Result<(), crate::error::SpawnError>
 where
     A: Send + Sync + 'static,
     K: Key,
     R: Send + 'static,
 {
-    ticket.delivery()
+    let mut ticket = Ticket::new(delivery.clone(), calls.len());
+    let delivery = delivery.clone();
+    executor.spawn(async move {
+        run_all(&mut ticket, calls, limit, &mut report_to(&delivery)).await;
+    })
 }
 
 /// Names the callbacks that did not finish.
