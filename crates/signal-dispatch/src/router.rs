@@ -104,9 +104,11 @@ pub trait Target: Send + Sync + 'static {
 /// ```
 pub struct Slot<T, K> {
     id: ConnectionId,
-    /// [`CONNECTED`], [`ONCE`] and [`FIRED`] bits, and a count of blocks
-    /// in units of [`BLOCK`].
+    /// [`CONNECTED`], [`ONCE`], [`FIRED`] and [`SENDERS`] bits, and a count
+    /// of blocks in units of [`BLOCK`].
     state: AtomicU32,
+    /// The slot's place in the registry (written under the writer lock).
+    index: AtomicU32,
     routes: Mutex<Routes<K>>,
     target: T,
 }
@@ -116,6 +118,8 @@ const CONNECTED: u32 = 1;
 const ONCE: u32 = 1 << 1;
 /// A once-slot was claimed by a send.
 const FIRED: u32 = 1 << 2;
+/// The slot may have routes to senders, which a sweep must inspect.
+const SENDERS: u32 = 1 << 3;
 /// One block on the slot (the count lives above the flag bits).
 const BLOCK: u32 = 1 << 8;
 
@@ -199,10 +203,6 @@ impl<T, K: fmt::Debug> fmt::Debug for Slot<T, K> {
 struct Routes<K> {
     /// Most connections have one route: it lives inline.
     list: SmallVec<[Route<K>; 1]>,
-    /// How many of `list` are sender routes: a sweep skips slots with none.
-    senders: u32,
-    /// The slot's place in the registry.
-    index: u32,
 }
 
 #[derive(Debug)]
@@ -373,10 +373,9 @@ impl<T: Target, K: Key> Router<T, K> {
         let slot = Arc::new(Slot {
             id: ConnectionId::next(),
             state: AtomicU32::new(if once { ONCE } else { 0 }),
+            index: AtomicU32::new(0),
             routes: Mutex::new(Routes {
                 list: SmallVec::new(),
-                senders: 0,
-                index: 0,
             }),
             target,
         });
@@ -385,7 +384,7 @@ impl<T: Target, K: Key> Router<T, K> {
             if self.add_routes_locked(&slot, filter) {
                 slot.set_connected(true);
                 let index = registry.insert(slot.clone());
-                lock(&slot.routes).index = index;
+                slot.index.store(index, Ordering::Relaxed);
                 self.len.store(registry.live, Ordering::Relaxed);
             }
             self.sweep_locked(&mut registry, SWEEP_STEP)
@@ -479,7 +478,6 @@ impl<T: Target, K: Key> Router<T, K> {
                 slot.set_connected(false);
                 let mut routes = lock(&slot.routes);
                 routes.list.clear();
-                routes.senders = 0;
             }
             self.unfiltered.store(Arc::new(Bucket::empty()));
             self.by_key.pin().clear();
@@ -568,7 +566,7 @@ impl<T: Target, K: Key> Router<T, K> {
     }
 
     fn is_registered(registry: &Registry<T, K>, slot: &Slot<T, K>) -> bool {
-        let index = lock(&slot.routes).index;
+        let index = slot.index.load(Ordering::Relaxed);
         registry
             .get(index)
             .is_some_and(|stored| std::ptr::eq(Arc::as_ptr(stored), slot))
@@ -600,7 +598,7 @@ impl<T: Target, K: Key> Router<T, K> {
                 continue;
             }
             routes.list.push(Route::Sender(identity.clone()));
-            routes.senders += 1;
+            slot.state.fetch_or(SENDERS, Ordering::Relaxed);
             self.attach(&self.by_sender, &identity.address(), slot);
         }
         !routes.list.is_empty()
@@ -639,11 +637,9 @@ impl<T: Target, K: Key> Router<T, K> {
         for address in &senders {
             self.detach(&self.by_sender, address, slot);
         }
-        routes.senders = routes
-            .list
-            .iter()
-            .filter(|r| matches!(r, Route::Sender(_)))
-            .count() as u32;
+        if !routes.list.iter().any(|r| matches!(r, Route::Sender(_))) {
+            slot.state.fetch_and(!SENDERS, Ordering::Relaxed);
+        }
     }
 
     /// Takes a slot out of the registry and detaches all its routes.
@@ -652,7 +648,7 @@ impl<T: Target, K: Key> Router<T, K> {
         registry: &mut Registry<T, K>,
         slot: &Slot<T, K>,
     ) -> Option<Arc<Slot<T, K>>> {
-        let index = lock(&slot.routes).index;
+        let index = slot.index.load(Ordering::Relaxed);
         if !registry
             .get(index)
             .is_some_and(|stored| std::ptr::eq(Arc::as_ptr(stored), slot))
@@ -670,7 +666,7 @@ impl<T: Target, K: Key> Router<T, K> {
                 Route::Sender(identity) => self.detach(&self.by_sender, &identity.address(), &slot),
             }
         }
-        lock(&slot.routes).senders = 0;
+        slot.state.fetch_and(!SENDERS, Ordering::Relaxed);
         Some(slot)
     }
 
@@ -709,7 +705,7 @@ impl<T: Target, K: Key> Router<T, K> {
     /// has a route.
     fn drop_dead_senders_locked(&self, slot: &Slot<T, K>) -> bool {
         let mut routes = lock(&slot.routes);
-        if routes.senders == 0 {
+        if slot.state.load(Ordering::Relaxed) & SENDERS == 0 {
             return !routes.list.is_empty();
         }
         let mut dead = Vec::new();
@@ -720,7 +716,9 @@ impl<T: Target, K: Key> Router<T, K> {
             }
             _ => true,
         });
-        routes.senders -= dead.len() as u32;
+        if !routes.list.iter().any(|r| matches!(r, Route::Sender(_))) {
+            slot.state.fetch_and(!SENDERS, Ordering::Relaxed);
+        }
         for address in &dead {
             self.detach(&self.by_sender, address, slot);
         }
