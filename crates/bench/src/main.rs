@@ -126,6 +126,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--markdown" => {
                 markdown_path = Some(args.next().ok_or("--markdown needs a path")?.into())
             }
+            "--replot" => {
+                // Redraw the plots of an earlier run from its JSON, measuring nothing.
+                let json: PathBuf = args
+                    .next()
+                    .ok_or("--replot needs the JSON of a run")?
+                    .into();
+                let dir: PathBuf = args
+                    .next()
+                    .ok_or("--replot needs an output directory")?
+                    .into();
+                return replot(&json, &dir);
+            }
             "--help" | "-h" => {
                 println!(
                     "signal-dispatch-bench [--quick | --smoke] [--json PATH] [--plots DIR] [--markdown PATH]"
@@ -432,7 +444,11 @@ fn draw_plots(
                     // Peers and floors do the same thing in every "kind"
                     // they appear in; plot each once, from its natural kind.
                     "floor_direct" | "signals2" if kind != "inline" => continue,
-                    "floor_spawn" | "tokio_broadcast" if kind != "spawned" => continue,
+                    "floor_spawn" | "floor_spawn_event" | "tokio_broadcast"
+                        if kind != "spawned" =>
+                    {
+                        continue;
+                    }
                     "floor_one_task" | "async_event_emitter" if kind != "batched" => continue,
                     other => other.to_string(),
                 };
@@ -531,4 +547,33 @@ fn markdown(
         ));
     }
     out
+}
+
+/// Redraws the plots of a run saved with `--json`.
+fn replot(json: &std::path::Path, dir: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
+    let document: Value = serde_json::from_str(&std::fs::read_to_string(json)?)?;
+    let profile = match document["profile"].as_str() {
+        Some("quick") => Profile::quick(),
+        Some("smoke") => Profile::smoke(),
+        _ => Profile::full(),
+    };
+    // Implementation names are static in a live run; leak the few read here.
+    let mut results = Results::new();
+    for (scenario, impls) in document["scenarios"].as_object().ok_or("no scenarios")? {
+        let impls = impls.as_object().ok_or("bad scenario")?;
+        let row = impls
+            .iter()
+            .filter_map(|(name, v)| {
+                Some((
+                    &*Box::leak(name.clone().into_boxed_str()),
+                    v["ns_per_op"].as_f64()?,
+                ))
+            })
+            .collect();
+        results.insert(scenario.clone(), row);
+    }
+    std::fs::create_dir_all(dir)?;
+    draw_plots(dir, &results, &profile)?;
+    println!("plots in {}", dir.display());
+    Ok(())
 }
