@@ -127,3 +127,47 @@ async fn without_a_hook_failures_are_logged_and_nothing_else_breaks() {
     assert_eq!(recorder.settle(1).await, ["fine"]);
     assert_eq!(signal.send().schedule().unwrap(), 2);
 }
+
+/// A key whose `Hash` panics for one value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Touchy(u32);
+
+impl std::hash::Hash for Touchy {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        assert_ne!(self.0, 13, "unlucky key");
+        self.0.hash(state);
+    }
+}
+
+#[tokio::test]
+async fn a_key_whose_hash_panics_leaves_the_signal_usable() {
+    let signal: Signal<(), Touchy> = Signal::new();
+    let recorder = Recorder::new();
+    let r = recorder.clone();
+    signal.connect_filtered(
+        signal_dispatch::Filter::new().key(Touchy(1)),
+        move |_: Event<(), Touchy>| r.record("one"),
+    );
+    // The panic is the caller's own key's: it reaches the caller, under our
+    // writer lock for a connect and outside any lock for a send.
+    let connect = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        signal.connect_filtered(
+            signal_dispatch::Filter::new().key(Touchy(13)),
+            |_: Event<(), Touchy>| {},
+        )
+    }));
+    assert!(connect.is_err());
+    let send = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        signal.send().key(Touchy(13)).schedule()
+    }));
+    assert!(send.is_err());
+    // No lock stays poisoned, nothing is half-connected, and the signal works.
+    assert_eq!(signal.len(), 1);
+    assert_eq!(signal.send().key(Touchy(1)).schedule().unwrap(), 1);
+    let other = signal.connect_filtered(
+        signal_dispatch::Filter::new().key(Touchy(2)),
+        |_: Event<(), Touchy>| {},
+    );
+    assert!(other.disconnect());
+    assert_eq!(recorder.settle(1).await, ["one"]);
+}
