@@ -1,12 +1,11 @@
 //! Two threads sending to the same signal at once.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use signal_dispatch::{Event, Mode, Signal};
 use tokio::runtime::Runtime;
 
-use crate::harness::{Done, Sampler, interleave, time_per_op};
+use crate::harness::{Done, Sampler, counting_closures, interleave, time_per_op};
 
 /// ns per callback with two OS threads each making `sends / 2` sends to one
 /// signal of `fanout` callbacks, batched.
@@ -50,14 +49,7 @@ pub fn two_threads(
         ));
     }
     {
-        let closures: Arc<Vec<Box<dyn Fn() + Send + Sync>>> = Arc::new(
-            (0..fanout)
-                .map(|_| {
-                    let done = done.clone();
-                    Box::new(move || done.hit()) as Box<dyn Fn() + Send + Sync>
-                })
-                .collect(),
-        );
+        let closures = counting_closures(&done, fanout);
         let handle = runtime.handle().clone();
         let done = done.clone();
         samplers.push((

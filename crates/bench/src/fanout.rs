@@ -9,7 +9,7 @@ use signal_dispatch::{Event, Mode, Signal};
 use signals2::{Connect0, Emit0};
 use tokio::runtime::Runtime;
 
-use crate::harness::{Done, Sampler, interleave, time_per_op};
+use crate::harness::{Done, Sampler, counting_closures, interleave, time_per_op};
 
 /// How a fan-out scenario runs its callbacks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,14 +79,7 @@ pub fn run(
         ));
     }
 
-    let closures: Arc<Vec<Box<dyn Fn() + Send + Sync>>> = Arc::new(
-        (0..fanout)
-            .map(|_| {
-                let done = done.clone();
-                Box::new(move || done.hit()) as Box<dyn Fn() + Send + Sync>
-            })
-            .collect(),
-    );
+    let closures = counting_closures(&done, fanout);
     {
         let (closures, done) = (closures.clone(), done.clone());
         samplers.push((

@@ -98,6 +98,18 @@ impl Done {
     }
 }
 
+/// The floors' callbacks: `n` boxed closures, each counting one run.
+pub fn counting_closures(done: &Arc<Done>, n: usize) -> Arc<Vec<Box<dyn Fn() + Send + Sync>>> {
+    Arc::new(
+        (0..n)
+            .map(|_| {
+                let done = done.clone();
+                Box::new(move || done.hit()) as Box<dyn Fn() + Send + Sync>
+            })
+            .collect(),
+    )
+}
+
 /// Times `f`, which performs `ops` operations, in nanoseconds per operation.
 pub fn time_per_op(ops: usize, f: impl FnOnce()) -> f64 {
     let start = Instant::now();
