@@ -7,13 +7,13 @@ cd "$(dirname "$0")/.."
 step() { printf '\n== %s\n' "$*"; }
 
 step "unit, integration and example builds, every feature (cargo test --all-targets)"
-cargo test --workspace --all-targets --all-features
+cargo test --all-targets --all-features
 
 step "the default feature set builds and passes its own tests"
-cargo test -q --workspace --lib --tests
+cargo test -q --lib --tests
 
 step "doctests (the crate docs and the README)"
-cargo test --workspace --doc
+cargo test --doc
 
 step "the core builds without its default runtime"
 cargo build -q -p signal-dispatch --no-default-features
@@ -46,3 +46,6 @@ for section in 1 2 3 4 5 6 7 8; do
 done
 grep -q "ran on async-executor" <<<"$tour" || { echo "tour did not run on smol: $tour"; exit 1; }
 echo "examples: 5 passed, 0 failed"
+
+step "the Python drop-in: build it, run its tests and the seed's examples (scripts/test-python.sh)"
+./scripts/test-python.sh

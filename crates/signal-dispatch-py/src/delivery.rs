@@ -7,6 +7,7 @@
 //! handler on its own: one handle instead of one per callback, and no
 //! callback can stop another.
 
+use std::cell::RefCell;
 use std::fmt;
 
 use pyo3::exceptions::{PyKeyboardInterrupt, PyRuntimeError, PySystemExit, PyValueError};
@@ -30,25 +31,19 @@ pub(crate) fn send(
     let py = signal.py();
     let this = signal.get();
     let defaults = this.defaults.bind(py);
-    let kwargs = defaults.copy()?;
     if let Some(overrides) = overrides {
-        for (name, value) in overrides.iter() {
+        for name in overrides.keys() {
             if !defaults.contains(&name)? {
                 return Err(PyValueError::new_err(format!(
                     "You can not add new kwargs to an existing signal: {} was not declared",
                     name.repr()?
                 )));
             }
-            kwargs.set_item(name, value)?;
         }
     }
 
     let senders = collect(py, named.senders.as_ref(), named.sender.as_ref())?;
     let keys = collect(py, named.keys.as_ref(), named.key.as_ref())?;
-    kwargs.set_item(pyo3::intern!(py, "signal"), signal)?;
-    kwargs.set_item(pyo3::intern!(py, "senders"), &senders)?;
-    kwargs.set_item(pyo3::intern!(py, "keys"), &keys)?;
-
     let mut route_keys: SmallVec<[PyKey; 4]> = SmallVec::new();
     for key in keys.iter() {
         route_keys.push(PyKey::new(&key)?);
@@ -67,6 +62,15 @@ pub(crate) fn send(
     if selection.is_empty() {
         return Ok(0);
     }
+
+    // The keyword arguments every callback of this send gets.
+    let kwargs = defaults.copy()?;
+    if let Some(overrides) = overrides {
+        kwargs.update(overrides.as_mapping())?;
+    }
+    kwargs.set_item(pyo3::intern!(py, "signal"), signal)?;
+    kwargs.set_item(pyo3::intern!(py, "senders"), &senders)?;
+    kwargs.set_item(pyo3::intern!(py, "keys"), &keys)?;
 
     let running = running_loop(py)?;
     let (event_loop, on_loop) = match &this.event_loop {
@@ -139,10 +143,52 @@ fn collect<'py>(
     Ok(set)
 }
 
+thread_local! {
+    /// The loop last found running on this thread, with the `_thread_id`
+    /// it had then.
+    static RUNNING: RefCell<Option<(Py<PyAny>, Py<PyAny>)>> = const { RefCell::new(None) };
+}
+
 /// `asyncio._get_running_loop()`: the running loop, or `None`.
+///
+/// On CPython 3.11 that call costs a `getpid()` system call, a good part
+/// of a send. So the loop found is remembered per thread with the object
+/// its `_thread_id` held (asyncio's loops set it when they start running on
+/// a thread and clear it when they stop): while `_thread_id` is still that
+/// very object, the loop is still running on this thread, and only one loop
+/// can. A stopped and restarted loop gets a new `_thread_id` object (the old
+/// one is held here, so the new one can't share its address). A loop
+/// without `_thread_id` (uvloop) is asked every time.
 fn running_loop(py: Python<'_>) -> PyResult<Option<Bound<'_, PyAny>>> {
     static GET: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let thread_id = pyo3::intern!(py, "_thread_id");
+    let cached = RUNNING.with(|running| {
+        running
+            .borrow()
+            .as_ref()
+            .map(|(event_loop, id)| (event_loop.clone_ref(py), id.clone_ref(py)))
+    });
+    if let Some((event_loop, id)) = cached {
+        let event_loop = event_loop.into_bound(py);
+        if event_loop
+            .getattr(thread_id)
+            .is_ok_and(|current| current.is(&id))
+        {
+            return Ok(Some(event_loop));
+        }
+    }
     let running = GET.import(py, "asyncio", "_get_running_loop")?.call0()?;
+    let remembered = if running.is_none() {
+        None
+    } else {
+        running
+            .getattr(thread_id)
+            .ok()
+            .filter(|id| !id.is_none())
+            .map(|id| (running.clone().unbind(), id.unbind()))
+    };
+    let stale = RUNNING.with(|cache| cache.replace(remembered));
+    drop(stale);
     Ok((!running.is_none()).then_some(running))
 }
 
@@ -163,7 +209,11 @@ fn start_task(
     awaitable: Bound<'_, PyAny>,
 ) -> PyResult<()> {
     let py = event_loop.py();
-    if on_loop {
+    static COROUTINE: PyOnceLock<Py<pyo3::types::PyType>> = PyOnceLock::new();
+    let coroutine = COROUTINE.import(py, "types", "CoroutineType")?;
+    if on_loop && awaitable.get_type().is(coroutine) {
+        event_loop.call_method1(pyo3::intern!(py, "create_task"), (awaitable,))?;
+    } else if on_loop {
         static ENSURE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
         let kwargs = PyDict::new(py);
         kwargs.set_item(pyo3::intern!(py, "loop"), event_loop)?;

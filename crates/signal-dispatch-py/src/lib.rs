@@ -2,8 +2,8 @@
 //! table.
 //!
 //! This crate builds the extension module `asyncio_dispatch._native`; the
-//! Python package `asyncio_dispatch` (under `python/`) re-exports its
-//! [`Signal`]. Routing, deduplication, sender identity and weak bookkeeping
+//! Python package `asyncio_dispatch` (under `python/`) derives its
+//! `Signal` from the native one, adding the coroutine methods. Routing, deduplication, sender identity and weak bookkeeping
 //! live in Rust, in [`signal_dispatch::router::Router`]; Python objects
 //! enter it as [`key::PyKey`](crate::key) keys, anchored sender identities
 //! and [`Callback`](crate::target) targets.
@@ -12,7 +12,6 @@
 //!
 //! - `signal`: the `Signal` class, and the writers' lock that makes it safe
 //!   to use from several threads without deadlocking on the GIL;
-//! - `operation`: the awaitable its coroutine methods return;
 //! - `delivery`: `send`, and the handle that runs plain callbacks;
 //! - `target`: callbacks held strongly or weakly;
 //! - `sender`: sender identities that can't be confused with a new object at
@@ -24,7 +23,6 @@
 
 mod delivery;
 mod key;
-mod operation;
 mod sender;
 mod signal;
 mod sync;
@@ -32,14 +30,12 @@ mod target;
 
 use pyo3::prelude::*;
 
-pub use operation::Operation;
-pub use signal::Signal;
+use signal::Signal;
 
 /// The extension module, `asyncio_dispatch._native`.
 #[pymodule]
 #[pyo3(name = "_native")]
 fn native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<Signal>()?;
-    module.add_class::<Operation>()?;
     Ok(())
 }

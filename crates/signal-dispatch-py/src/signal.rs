@@ -11,8 +11,8 @@ use pyo3::types::{PyDict, PyTuple};
 use signal_dispatch::Filter;
 use signal_dispatch::router::{Router, Target};
 
+use crate::delivery;
 use crate::key::PyKey;
-use crate::operation::{Op, Operation};
 use crate::sender::{self, Anchor};
 use crate::sync::lock;
 use crate::target::{Callback, CallbackId};
@@ -27,16 +27,17 @@ pub(crate) type Slot = signal_dispatch::router::Slot<Callback, PyKey>;
 /// (identity) and keys (hash and equality); `send` schedules every matching
 /// callback once on the event loop and returns how many.
 ///
-/// `connect`, `disconnect` and `send` are coroutines, as in the original
-/// `asyncio_dispatch`; each does its work when awaited.
+/// The Python class `asyncio_dispatch.Signal` derives from this one and
+/// adds the coroutine methods `connect`, `disconnect` and `send`, which
+/// call `_connect`, `_disconnect` and `_send`.
 #[pyclass(
-    module = "asyncio_dispatch",
+    module = "asyncio_dispatch._native",
     name = "Signal",
     frozen,
     weakref,
     subclass
 )]
-pub struct Signal {
+pub(crate) struct Signal {
     pub(crate) core: Arc<Core>,
     /// The declared keyword arguments and their defaults.
     pub(crate) defaults: Py<PyDict>,
@@ -77,82 +78,63 @@ impl Signal {
         PyTuple::new(py, RESTRICTED)
     }
 
-    /// *Coroutine.* Connects `callback`: unfiltered (it runs on every send)
-    /// or, with senders and keys, run only by sends naming one of them.
-    /// Connecting a connected callback again adds routes to it. Weakly held
-    /// by default (a bound method as `weakref.WeakMethod` would hold it).
-    #[pyo3(signature = (callback, sender = None, senders = None, key = None, keys = None, weak = true))]
-    fn connect(
+    /// Connects `callback` now (`connect` awaits this).
+    #[pyo3(signature = (callback, sender, senders, key, keys, weak))]
+    fn _connect(
         slf: &Bound<'_, Self>,
-        callback: Py<PyAny>,
+        callback: &Bound<'_, PyAny>,
         sender: Option<Py<PyAny>>,
         senders: Option<Py<PyAny>>,
         key: Option<Py<PyAny>>,
         keys: Option<Py<PyAny>>,
         weak: bool,
-    ) -> Operation {
-        Operation::new(Op::Connect {
-            signal: slf.clone().unbind(),
-            callback,
-            filter: Named {
-                sender,
-                senders,
-                key,
-                keys,
-            },
-            weak,
-        })
+    ) -> PyResult<()> {
+        let named = Named {
+            sender,
+            senders,
+            key,
+            keys,
+        };
+        slf.get().core.connect(callback, &named, weak)
     }
 
-    /// *Coroutine.* Disconnects `callback` entirely, or with senders and keys
-    /// only from those. Disconnecting what is not connected does nothing.
-    /// `weak` is accepted for compatibility and not needed.
-    #[pyo3(signature = (callback = None, sender = None, senders = None, key = None, keys = None, weak = true))]
-    fn disconnect(
+    /// Disconnects `callback` now (`disconnect` awaits this).
+    #[pyo3(signature = (callback, sender, senders, key, keys))]
+    fn _disconnect(
         slf: &Bound<'_, Self>,
-        callback: Option<Py<PyAny>>,
+        callback: &Bound<'_, PyAny>,
         sender: Option<Py<PyAny>>,
         senders: Option<Py<PyAny>>,
         key: Option<Py<PyAny>>,
         keys: Option<Py<PyAny>>,
-        weak: bool,
-    ) -> Operation {
-        let _ = weak;
-        Operation::new(Op::Disconnect {
-            signal: slf.clone().unbind(),
-            callback,
-            filter: Named {
-                sender,
-                senders,
-                key,
-                keys,
-            },
-        })
+    ) -> PyResult<()> {
+        let named = Named {
+            sender,
+            senders,
+            key,
+            keys,
+        };
+        slf.get().core.disconnect(callback, &named)
     }
 
-    /// *Coroutine.* Schedules every matching callback once and returns how
-    /// many: the unfiltered ones, and those connected to one of the senders
-    /// or keys named. Keyword arguments override the signal's defaults; an
-    /// undeclared one raises `ValueError`.
-    #[pyo3(signature = (sender = None, senders = None, key = None, keys = None, **kwargs))]
-    fn send(
+    /// Sends now and returns how many callbacks were scheduled (`send`
+    /// awaits this).
+    #[pyo3(signature = (sender, senders, key, keys, kwargs))]
+    fn _send(
         slf: &Bound<'_, Self>,
         sender: Option<Py<PyAny>>,
         senders: Option<Py<PyAny>>,
         key: Option<Py<PyAny>>,
         keys: Option<Py<PyAny>>,
-        kwargs: Option<Bound<'_, PyDict>>,
-    ) -> Operation {
-        Operation::new(Op::Send {
-            signal: slf.clone().unbind(),
-            filter: Named {
-                sender,
-                senders,
-                key,
-                keys,
-            },
-            kwargs: kwargs.map(Bound::unbind),
-        })
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<usize> {
+        let named = Named {
+            sender,
+            senders,
+            key,
+            keys,
+        };
+        delivery::send(slf, &named, kwargs)
     }
 
     /// How many connections the signal has (dead weak ones excluded once
@@ -228,55 +210,38 @@ struct Routes {
 impl Routes {
     /// For a connect: every sender gets an anchor.
     fn to_connect(py: Python<'_>, named: &Named) -> PyResult<Self> {
-        let mut routes = Routes {
-            filter: Filter::new(),
-            anchors: Vec::new(),
-        };
-        named.visit(
-            py,
-            |sender| {
-                routes.anchors.push(sender::anchor(sender)?);
-                Ok(())
-            },
-            |_| Ok(()),
-        )?;
-        routes.filter = routes.keyed(py, named)?;
-        Ok(routes)
+        Self::resolve(py, named, |sender| sender::anchor(sender).map(Some))
     }
 
     /// For a disconnect: senders no filter names have no route to remove.
     fn to_disconnect(py: Python<'_>, named: &Named) -> PyResult<Self> {
-        let mut routes = Routes {
-            filter: Filter::new(),
-            anchors: Vec::new(),
-        };
-        named.visit(
-            py,
-            |sender| {
-                routes.anchors.extend(sender::find(sender)?);
-                Ok(())
-            },
-            |_| Ok(()),
-        )?;
-        routes.filter = routes.keyed(py, named)?;
-        Ok(routes)
+        Self::resolve(py, named, sender::find)
     }
 
-    fn keyed(&self, py: Python<'_>, named: &Named) -> PyResult<Filter<PyKey>> {
+    /// Walks each named iterable once (it may be a one-shot iterator).
+    fn resolve<'py>(
+        py: Python<'py>,
+        named: &Named,
+        mut anchor: impl FnMut(&Bound<'py, PyAny>) -> PyResult<Option<Arc<Anchor>>>,
+    ) -> PyResult<Self> {
+        let mut anchors = Vec::new();
         let mut keys = Vec::new();
         named.visit(
             py,
-            |_| Ok(()),
+            |sender| {
+                anchors.extend(anchor(sender)?);
+                Ok(())
+            },
             |key| {
                 keys.push(PyKey::new(key)?);
                 Ok(())
             },
         )?;
         let mut filter = Filter::new().keys(keys);
-        for anchor in &self.anchors {
+        for anchor in &anchors {
             filter = filter.identity(anchor.route_identity());
         }
-        Ok(filter)
+        Ok(Routes { filter, anchors })
     }
 }
 
