@@ -23,6 +23,15 @@ echo "building the extension (maturin develop --release)"
 
 "$venv/bin/python" -m pytest -q -p no:cacheprovider "$root/crates/signal-dispatch-py/tests"
 
+echo "a new user's install: pip install ./crates/signal-dispatch-py into a clean virtualenv"
+fresh=$(mktemp -d)
+"$python" -m venv "$fresh/venv"
+"$fresh/venv/bin/python" -m pip install -q --disable-pip-version-check ./crates/signal-dispatch-py
+out=$(cd "$fresh" && "$fresh/venv/bin/python" -W error "$root/crates/signal-dispatch-py/examples/basic.py")
+rm -rf "$fresh"
+[ "$out" = $'sending the signal.\ncallback was called!' ] || { echo "the pip-installed package printed: $out"; exit 1; }
+echo "pip install: the seed's basic example runs"
+
 if [ "${1:-}" != "--no-bench" ]; then
   echo "the Python benchmark: a smoke pass at tiny sizes (asserts nothing about speed)"
   PY_VENV="$venv" ./scripts/bench-python.sh --smoke
