@@ -5,8 +5,8 @@
 //! Python package `asyncio_dispatch` (under `python/`) derives its
 //! `Signal` from the native one, adding the coroutine methods. Routing, deduplication, sender identity and weak bookkeeping
 //! live in Rust, in [`signal_dispatch::router::Router`]; Python objects
-//! enter it as [`key::PyKey`](crate::key) keys, anchored sender identities
-//! and [`Callback`](crate::target) targets.
+//! enter it as `PyKey` keys, anchored sender identities and `Callback`
+//! targets.
 //!
 //! The layout:
 //!
