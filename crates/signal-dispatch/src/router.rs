@@ -269,6 +269,9 @@ pub struct Router<T, K> {
     registry: Mutex<Registry<T, K>>,
     len: AtomicUsize,
     pruned: AtomicU64,
+    /// Bumped after every change of routes, with `changes` notified.
+    version: AtomicU64,
+    changes: event_listener::Event,
 }
 
 /// The strong owners of every connected slot: a slab whose free places are
@@ -350,6 +353,8 @@ impl<T: Target, K: Key> Router<T, K> {
             }),
             len: AtomicUsize::new(0),
             pruned: AtomicU64::new(0),
+            version: AtomicU64::new(0),
+            changes: event_listener::Event::new(),
         }
     }
 
@@ -390,6 +395,7 @@ impl<T: Target, K: Key> Router<T, K> {
             self.sweep_locked(&mut registry, SWEEP_STEP)
         };
         drop(garbage);
+        self.changed();
         slot
     }
 
@@ -402,6 +408,8 @@ impl<T: Target, K: Key> Router<T, K> {
             return false;
         }
         self.add_routes_locked(slot, filter);
+        drop(registry);
+        self.changed();
         true
     }
 
@@ -444,6 +452,7 @@ impl<T: Target, K: Key> Router<T, K> {
             !empty
         };
         drop(garbage);
+        self.changed();
         connected
     }
 
@@ -463,6 +472,7 @@ impl<T: Target, K: Key> Router<T, K> {
             true
         };
         drop(garbage);
+        self.changed();
         removed
     }
 
@@ -487,6 +497,7 @@ impl<T: Target, K: Key> Router<T, K> {
         };
         let count = garbage.len();
         drop(garbage);
+        self.changed();
         count
     }
 
@@ -505,6 +516,9 @@ impl<T: Target, K: Key> Router<T, K> {
         };
         let count = garbage.len();
         drop(garbage);
+        if count > 0 {
+            self.changed();
+        }
         count
     }
 
@@ -563,6 +577,34 @@ impl<T: Target, K: Key> Router<T, K> {
     /// How many connected slots are unfiltered.
     pub fn count_unfiltered(&self) -> usize {
         self.unfiltered.load().count_live()
+    }
+
+    /// The keys that at least one connected, live slot has a route for.
+    pub fn keys(&self) -> Vec<K> {
+        self.by_key
+            .pin()
+            .iter()
+            .filter(|(_, bucket)| bucket.count_live() > 0)
+            .map(|(key, _)| key.clone())
+            .collect()
+    }
+
+    /// A number that grows after every change of routes (connect,
+    /// disconnect, reclamation); equal versions mean no change in between.
+    pub fn version(&self) -> u64 {
+        self.version.load(Ordering::Acquire)
+    }
+
+    /// A listener woken by the next change of routes, or by the router being
+    /// dropped. Read [`version`](Self::version) after making it, not before,
+    /// so no change slips between the two.
+    pub fn listen(&self) -> event_listener::EventListener {
+        self.changes.listen()
+    }
+
+    fn changed(&self) {
+        self.version.fetch_add(1, Ordering::AcqRel);
+        self.changes.notify(usize::MAX);
     }
 
     fn is_registered(registry: &Registry<T, K>, slot: &Slot<T, K>) -> bool {
@@ -846,6 +888,13 @@ impl<'a, K: Key> KeySet<'a, K> {
             KeySet::Small(keys) => Box::new(keys.iter().copied()),
             KeySet::Large(keys) => Box::new(keys.iter().copied()),
         }
+    }
+}
+
+impl<T, K> Drop for Router<T, K> {
+    fn drop(&mut self) {
+        // Wake route watchers, so they see the signal is gone.
+        self.changes.notify(usize::MAX);
     }
 }
 

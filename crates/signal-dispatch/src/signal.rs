@@ -12,6 +12,7 @@ use crate::connection::Connection;
 use crate::error::Failure;
 use crate::filter::Filter;
 use crate::flight::Flight;
+use crate::interest::{Interest, InterestWatch};
 use crate::mode::Mode;
 use crate::router::{Key, Router};
 use crate::send::SendBuilder;
@@ -479,6 +480,44 @@ where
     /// How many connections are unfiltered.
     pub fn count_unfiltered(&self) -> usize {
         self.inner.router.count_unfiltered()
+    }
+
+    /// What the signal's connections listen to now: whether any is
+    /// unfiltered, and which keys. See [`Interest`].
+    pub fn interest(&self) -> Interest<K> {
+        Interest {
+            unfiltered: self.inner.router.count_unfiltered() > 0,
+            keys: self.inner.router.keys(),
+        }
+    }
+
+    /// Watches the signal's [`Interest`] change (an integration carrying
+    /// sends from elsewhere subscribes to what local connections need). The
+    /// watch holds the signal weakly.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use signal_dispatch::{Event, Signal};
+    ///
+    /// # futures::executor::block_on(async {
+    /// let signal: Signal = Signal::new();
+    /// let mut watch = signal.watch_interest();
+    /// watch.changed().await;
+    /// signal.connect(|_: Event| {});
+    /// assert!(watch.changed().await.unwrap().unfiltered);
+    /// # });
+    /// ```
+    pub fn watch_interest(&self) -> InterestWatch<A, K, R> {
+        InterestWatch::new(self)
+    }
+
+    pub(crate) fn route_version(&self) -> u64 {
+        self.inner.router.version()
+    }
+
+    pub(crate) fn route_listener(&self) -> event_listener::EventListener {
+        self.inner.router.listen()
     }
 
     /// The signal's counters: sends, callbacks scheduled and completed,

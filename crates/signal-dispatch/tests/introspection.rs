@@ -66,3 +66,52 @@ async fn stats_count_sends_callbacks_failures_and_pruned_connections() {
     assert_eq!(stats.failed, 11);
     assert_eq!(stats.pruned, 1);
 }
+
+#[test]
+fn interest_follows_connects_disconnects_and_owner_deaths() {
+    let signal: Signal = Signal::new();
+    let keyed = signal.connect_filtered(Filter::new().keys(["a", "b"]), |_: Event| {});
+    let owner = Arc::new(());
+    signal.connect_filtered(
+        Filter::new().key("c"),
+        signal_dispatch::weak(&owner, |_: &(), _: Event| {}),
+    );
+    let mut keys = signal.interest().keys;
+    keys.sort();
+    assert_eq!(keys, ["a", "b", "c"]);
+    assert!(!signal.interest().unfiltered);
+
+    keyed.disconnect();
+    assert_eq!(signal.interest().keys, ["c"]);
+    drop(owner);
+    assert!(signal.interest().keys.is_empty(), "a dead owner listens to nothing");
+    let all = signal.connect(|_: Event| {});
+    assert!(signal.interest().unfiltered);
+    all.disconnect();
+    assert!(!signal.interest().unfiltered);
+}
+
+#[test]
+fn interest_watch_wakes_on_a_change_from_another_thread_and_ends_with_the_signal() {
+    let signal: Signal = Signal::new();
+    let mut watch = signal.watch_interest();
+    futures::executor::block_on(async {
+        assert_eq!(watch.changed().await.map(|i| i.keys.len()), Some(0));
+        let remote = signal.clone();
+        let connector = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            remote.connect_filtered(Filter::new().key("late"), |_: Event| {});
+        });
+        let interest = watch.changed().await.expect("the signal is alive");
+        connector.join().unwrap();
+        // Coalesced: the change may be seen before or after the key lands.
+        let interest = if interest.keys.is_empty() {
+            watch.changed().await.unwrap()
+        } else {
+            interest
+        };
+        assert_eq!(interest.keys, ["late"]);
+        drop(signal);
+        assert!(watch.changed().await.is_none());
+    });
+}
