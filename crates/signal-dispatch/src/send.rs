@@ -93,6 +93,30 @@ where
         self
     }
 
+    /// Names a sender already wrapped as a [`Sender`]: for integrations
+    /// that keep senders of several types together.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use signal_dispatch::{Event, Filter, Sender, Signal};
+    ///
+    /// let signal: Signal = Signal::new();
+    /// let mike = Arc::new("Mike");
+    /// signal.connect_filtered(Filter::new().sender(&mike), |_: Event| {});
+    /// let erased: Vec<Sender> = vec![Sender::new(&mike), Sender::new(&Arc::new(7_u8))];
+    /// let mut send = signal.send();
+    /// for sender in erased {
+    ///     send = send.sender_erased(sender);
+    /// }
+    /// assert_eq!(send.receivers(), 1);
+    /// ```
+    pub fn sender_erased(mut self, sender: Sender) -> Self {
+        self.senders.push(sender);
+        self
+    }
+
     /// Names several senders of one type.
     pub fn senders<'s, T, I>(mut self, senders: I) -> Self
     where

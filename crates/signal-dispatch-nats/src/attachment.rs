@@ -1,0 +1,299 @@
+//! An attached signal's receiving side: subscriptions that follow the
+//! local connections' interest, and delivery of what arrives.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::fmt::Display;
+use std::sync::{Arc, Mutex};
+
+use async_nats::Message;
+use futures::StreamExt;
+use serde::de::DeserializeOwned;
+use signal_dispatch::{Interest, Key, Signal, WeakSignal};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::bridge::Shared;
+use crate::error::BridgeError;
+use crate::format::{Format, Incoming};
+use crate::named::NamedSender;
+use crate::subject::{Subjects, token};
+
+/// The header naming the bridge that published a send.
+pub(crate) const ORIGIN: &str = "Sd-Origin";
+/// The header numbering a bridge's sends (one number per send, shared by
+/// the copies published on several subjects).
+pub(crate) const SEQUENCE: &str = "Sd-Seq";
+/// The header naming the payload's [`Format`].
+pub(crate) const FORMAT: &str = "Sd-Format";
+
+/// How many recent sends a receiver remembers to drop the second copy of a
+/// send that reached it on two subjects.
+const REMEMBERED: usize = 4096;
+
+/// Aborts a task when dropped.
+#[derive(Debug)]
+pub(crate) struct TaskGuard(JoinHandle<()>);
+
+impl Drop for TaskGuard {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+pub(crate) struct Attachment<A, K, R> {
+    shared: Arc<Shared>,
+    subjects: Subjects,
+    signal: WeakSignal<A, K, R>,
+    watch: Option<signal_dispatch::InterestWatch<A, K, R>>,
+    /// Live subscriptions by subject; dropping one unsubscribes.
+    subscribed: HashMap<String, TaskGuard>,
+    /// The subjects of `subscribed`, for [`RemoteSignal::subjects`](crate::RemoteSignal::subjects).
+    pub(crate) published: Arc<Mutex<Vec<String>>>,
+    seen: Recent,
+}
+
+impl<A, K, R> Attachment<A, K, R>
+where
+    A: Clone + DeserializeOwned + Send + Sync + 'static,
+    K: Key + Display + DeserializeOwned,
+    R: Send + 'static,
+{
+    pub(crate) fn new(shared: Arc<Shared>, subjects: Subjects, signal: &Signal<A, K, R>) -> Self {
+        Attachment {
+            shared,
+            subjects,
+            signal: signal.downgrade(),
+            watch: Some(signal.watch_interest()),
+            subscribed: HashMap::new(),
+            published: Arc::new(Mutex::new(Vec::new())),
+            seen: Recent::default(),
+        }
+    }
+
+    /// The subjects the local connections need.
+    fn wanted(&self, signal: &Signal<A, K, R>, interest: Interest<K>) -> HashSet<String> {
+        let mut wanted = HashSet::new();
+        if interest.unfiltered {
+            wanted.insert(self.subjects.everything());
+            return wanted;
+        }
+        for key in interest.keys {
+            match token(&key.to_string()) {
+                Ok(token) => {
+                    wanted.insert(self.subjects.key(&token));
+                }
+                Err(error) => self.shared.report(&error),
+            }
+        }
+        for (name, sender) in self.shared.names().iter() {
+            if signal.count_sender(sender) > 0 {
+                match token(name) {
+                    Ok(token) => {
+                        wanted.insert(self.subjects.sender(&token));
+                    }
+                    Err(error) => self.shared.report(&error),
+                }
+            }
+        }
+        wanted
+    }
+
+    /// Subscribes to what is wanted and not subscribed, and unsubscribes
+    /// from the rest.
+    async fn follow(
+        &mut self,
+        interest: Interest<K>,
+        inbox: &mpsc::Sender<Message>,
+    ) -> Result<(), BridgeError> {
+        let Some(signal) = self.signal.upgrade() else {
+            return Ok(());
+        };
+        let wanted = self.wanted(&signal, interest);
+        drop(signal);
+        self.subscribed.retain(|subject, _| wanted.contains(subject));
+        let mut failure = None;
+        for subject in wanted {
+            if self.subscribed.contains_key(&subject) {
+                continue;
+            }
+            match self.shared.client.subscribe(subject.clone()).await {
+                Ok(mut subscriber) => {
+                    let inbox = inbox.clone();
+                    let forward = tokio::spawn(async move {
+                        while let Some(message) = subscriber.next().await {
+                            if inbox.send(message).await.is_err() {
+                                break;
+                            }
+                        }
+                    });
+                    self.subscribed.insert(subject, TaskGuard(forward));
+                }
+                Err(error) => failure = Some(BridgeError::Subscribe(error)),
+            }
+        }
+        let mut subjects: Vec<String> = self.subscribed.keys().cloned().collect();
+        subjects.sort();
+        *self.published.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = subjects;
+        failure.map_or(Ok(()), Err)
+    }
+
+    /// Delivers one received message to the local connections.
+    fn receive(&mut self, message: Message) {
+        let subject = message.subject.to_string();
+        let decode_error = |reason: String| BridgeError::Decode {
+            subject: subject.clone(),
+            reason,
+        };
+        let header = |name: &str| {
+            message
+                .headers
+                .as_ref()
+                .and_then(|headers| headers.get(name))
+                .map(|value| value.as_str().to_owned())
+        };
+        let Some(origin) = header(ORIGIN) else {
+            let reason = format!("no {ORIGIN} header: not a signal-dispatch send");
+            return self.shared.report(&decode_error(reason));
+        };
+        if origin == self.shared.origin {
+            return; // our own send, delivered locally when it was made
+        }
+        let Some(sequence) = header(SEQUENCE).and_then(|text| text.parse::<u64>().ok()) else {
+            let reason = format!("no valid {SEQUENCE} header");
+            return self.shared.report(&decode_error(reason));
+        };
+        let format_name = header(FORMAT).unwrap_or_else(|| Format::Json.name().to_owned());
+        let Some(format) = Format::from_name(&format_name) else {
+            let reason = format!("unknown format {format_name:?}");
+            return self.shared.report(&decode_error(reason));
+        };
+        if !self.seen.insert(origin, sequence) {
+            return; // the same send, received on a second subject
+        }
+        let incoming: Incoming<A, K> = match format.decode(&message.payload) {
+            Ok(incoming) => incoming,
+            Err(reason) => return self.shared.report(&decode_error(reason)),
+        };
+        let Some(signal) = self.signal.upgrade() else {
+            return;
+        };
+        let senders: Vec<Arc<NamedSender>> = {
+            let names = self.shared.names();
+            incoming
+                .senders
+                .into_iter()
+                .map(|name| {
+                    // A name no local filter uses can match nothing: it is
+                    // not interned (so foreign names can't grow memory).
+                    names
+                        .get(&name)
+                        .cloned()
+                        .unwrap_or_else(|| Arc::new(NamedSender::new(name)))
+                })
+                .collect()
+        };
+        let sent = signal
+            .send()
+            .keys(incoming.keys)
+            .senders(senders.iter())
+            .args(incoming.args)
+            .schedule();
+        if let Err(error) = sent {
+            self.shared.report(&BridgeError::Deliver(error.to_string()));
+        }
+    }
+}
+
+/// Starts the attachment's task; returns once its first subscriptions are
+/// registered with the server.
+pub(crate) async fn start<A, K, R>(
+    mut attachment: Attachment<A, K, R>,
+) -> Result<(TaskGuard, Arc<Mutex<Vec<String>>>), BridgeError>
+where
+    A: Clone + DeserializeOwned + Send + Sync + 'static,
+    K: Key + Display + DeserializeOwned,
+    R: Send + 'static,
+{
+    let (ready, started) = oneshot::channel();
+    let subjects = attachment.published.clone();
+    let task = tokio::spawn(async move {
+        let (inbox, mut messages) = mpsc::channel::<Message>(1024);
+        let mut watch = attachment.watch.take().expect("made with a watch");
+        let mut ready = Some(ready);
+        loop {
+            tokio::select! {
+                changed = watch.changed() => {
+                    let Some(interest) = changed else { break };
+                    let followed = attachment.follow(interest, &inbox).await;
+                    if let Some(ready) = ready.take() {
+                        let flushed = match followed {
+                            Ok(()) => round_trip(&attachment.shared.client).await,
+                            Err(error) => Err(error),
+                        };
+                        let _ = ready.send(flushed);
+                    } else if let Err(error) = followed {
+                        attachment.shared.report(&error);
+                    }
+                }
+                Some(message) = messages.recv() => attachment.receive(message),
+            }
+        }
+    });
+    match started.await {
+        Ok(Ok(())) => Ok((TaskGuard(task), subjects)),
+        Ok(Err(error)) => {
+            task.abort();
+            Err(error)
+        }
+        Err(_) => Err(BridgeError::Detached),
+    }
+}
+
+/// Returns once the server has processed everything this client sent
+/// before (its subscriptions among it): a message to a fresh inbox comes
+/// back only after the server has read what preceded it on the connection.
+/// (`Client::flush` only empties the client's buffer.)
+async fn round_trip(client: &async_nats::Client) -> Result<(), BridgeError> {
+    let inbox = client.new_inbox();
+    let mut echo = client
+        .subscribe(inbox.clone())
+        .await
+        .map_err(BridgeError::Subscribe)?;
+    client
+        .publish(inbox, bytes::Bytes::new())
+        .await
+        .map_err(BridgeError::Publish)?;
+    client.flush().await.map_err(BridgeError::Flush)?;
+    match tokio::time::timeout(ROUND_TRIP, echo.next()).await {
+        Ok(Some(_)) => Ok(()),
+        _ => Err(BridgeError::Unconfirmed(ROUND_TRIP)),
+    }
+}
+
+/// How long [`round_trip`] waits for the server.
+const ROUND_TRIP: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The most recent sends received, by origin and sequence number.
+#[derive(Default)]
+struct Recent {
+    set: HashSet<(String, u64)>,
+    order: VecDeque<(String, u64)>,
+}
+
+impl Recent {
+    /// Records a send; `false` if it was already recorded.
+    fn insert(&mut self, origin: String, sequence: u64) -> bool {
+        let id = (origin, sequence);
+        if self.set.contains(&id) {
+            return false;
+        }
+        if self.order.len() == REMEMBERED {
+            if let Some(oldest) = self.order.pop_front() {
+                self.set.remove(&oldest);
+            }
+        }
+        self.set.insert(id.clone());
+        self.order.push_back(id);
+        true
+    }
+}

@@ -1,0 +1,232 @@
+//! A real `nats-server` for the tests, on a free loopback port.
+#![allow(dead_code, unreachable_pub)]
+
+use std::io::Write;
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use signal_dispatch::{Event, Filter, Signal};
+use signal_dispatch_nats::{Bridge, BridgeError, BridgeOptions};
+use tokio::sync::mpsc;
+
+/// A `nats-server` process, killed when dropped.
+pub struct NatsServer {
+    child: Option<Child>,
+    port: u16,
+    args: Vec<String>,
+    _config: Option<tempfile_lite::TempFile>,
+}
+
+impl NatsServer {
+    /// A server with no authentication.
+    pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// A server started with extra command-line arguments.
+    pub fn start_with(args: &[&str]) -> Self {
+        let port = free_port();
+        let args: Vec<String> = args.iter().map(|arg| arg.to_string()).collect();
+        let child = spawn(port, &args);
+        NatsServer {
+            child: Some(child),
+            port,
+            args,
+            _config: None,
+        }
+    }
+
+    /// A server started with this configuration file text.
+    pub fn start_with_config(config: &str) -> Self {
+        let file = tempfile_lite::TempFile::new("nats.conf", config);
+        let path = file.path().to_string_lossy().into_owned();
+        let mut server = Self::start_with(&["-c", &path]);
+        server._config = Some(file);
+        server
+    }
+
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Kills the server.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server again on the same port.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.child = Some(spawn(self.port, &self.args));
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("NATS_SERVER") {
+        return path.into();
+    }
+    for candidate in ["/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server"] {
+        if std::path::Path::new(candidate).exists() {
+            return candidate.into();
+        }
+    }
+    "nats-server".into()
+}
+
+fn spawn(port: u16, args: &[String]) -> Child {
+    let child = Command::new(binary())
+        .args(["-a", "127.0.0.1", "-p", &port.to_string()])
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect(
+            "could not start nats-server: install it (`apt-get install nats-server`; \
+             scripts/test-all.sh does) or set NATS_SERVER",
+        );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "nats-server did not start on port {port}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
+}
+
+/// A port nothing listens on now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("a free loopback port")
+}
+
+/// A tiny temporary file, removed on drop (no crate needed for one file).
+mod tempfile_lite {
+    use std::path::{Path, PathBuf};
+
+    pub struct TempFile(PathBuf);
+
+    impl TempFile {
+        pub fn new(name: &str, contents: &str) -> Self {
+            let unique = format!(
+                "signal-dispatch-nats-{}-{}-{name}",
+                std::process::id(),
+                super::free_port()
+            );
+            let path = std::env::temp_dir().join(unique);
+            std::fs::write(&path, contents).expect("write a temporary file");
+            TempFile(path)
+        }
+
+        pub fn path(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    impl Drop for TempFile {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+}
+
+/// The arguments of the test signals.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub text: String,
+    pub number: u32,
+}
+
+/// One delivery, as a callback saw it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Delivery {
+    pub label: &'static str,
+    pub message: Message,
+    pub keys: Vec<String>,
+    pub senders: Vec<String>,
+}
+
+/// Connects a callback that reports each delivery on `tx`.
+pub fn record(
+    signal: &Signal<Message>,
+    filter: Filter,
+    label: &'static str,
+    tx: &mpsc::UnboundedSender<Delivery>,
+) {
+    let tx = tx.clone();
+    signal.connect_filtered(filter, move |event: Event<Message>| {
+        let senders = event
+            .senders()
+            .iter()
+            .filter_map(|sender| {
+                sender
+                    .downcast_ref::<signal_dispatch_nats::NamedSender>()
+                    .map(|named| named.name().to_owned())
+            })
+            .collect();
+        let _ = tx.send(Delivery {
+            label,
+            message: event.args().clone(),
+            keys: event.keys().to_vec(),
+            senders,
+        });
+    });
+}
+
+/// The next delivery, or `None` after `wait`.
+pub async fn next(rx: &mut mpsc::UnboundedReceiver<Delivery>, wait: Duration) -> Option<Delivery> {
+    tokio::time::timeout(wait, rx.recv()).await.ok().flatten()
+}
+
+/// Everything delivered within `wait`.
+pub async fn drain(rx: &mut mpsc::UnboundedReceiver<Delivery>, wait: Duration) -> Vec<Delivery> {
+    let mut all = Vec::new();
+    while let Some(delivery) = next(rx, wait).await {
+        all.push(delivery);
+    }
+    all
+}
+
+/// A bridge whose error hook records what it reports.
+pub async fn bridge_with_errors(url: &str) -> (Bridge, Arc<Mutex<Vec<String>>>) {
+    let errors = Arc::new(Mutex::new(Vec::new()));
+    let seen = errors.clone();
+    let client = async_nats::connect(url).await.expect("connect");
+    let bridge = Bridge::with_options(
+        client,
+        BridgeOptions::new().on_error(move |error: &BridgeError| {
+            seen.lock().unwrap().push(error.to_string());
+        }),
+    )
+    .expect("valid options");
+    (bridge, errors)
+}
+
+/// A bridge with default options.
+pub async fn bridge(url: &str) -> Bridge {
+    Bridge::connect(url, Default::default()).await.expect("connect")
+}
+
+/// Writes a line to stdout at once (the parent process reads it).
+pub fn say(line: &str) {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{line}").unwrap();
+    out.flush().unwrap();
+}
