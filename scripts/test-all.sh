@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n== %s\n' "$*"; }
 
+step "a nats-server for the NATS bridge's tests (installed if missing)"
+./scripts/install-nats-server.sh
+
 step "unit, integration and example builds, every feature (cargo test --all-targets)"
 cargo test --all-targets --all-features
 
@@ -25,6 +28,10 @@ grep -q '"fanout_1_spawned"' "$smoke/results.json" || { echo "the smoke pass wro
 [ -s "$smoke/cost_per_callback_vs_fanout.svg" ] || { echo "the smoke pass drew no plot"; exit 1; }
 rm -rf "$smoke"
 echo "benchmark smoke: 1 passed, 0 failed"
+
+step "the NATS bridge benchmark: a smoke pass against a real server"
+./scripts/bench-nats.sh --smoke > /dev/null
+echo "nats benchmark smoke: 1 passed, 0 failed"
 
 step "the seed's examples run and print what the seed documents"
 run_example() { cargo run -q -p signal-dispatch --example "$1"; }

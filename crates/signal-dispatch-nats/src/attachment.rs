@@ -7,9 +7,10 @@ use std::sync::{Arc, Mutex};
 
 use async_nats::Message;
 use futures::StreamExt;
+use futures::stream::{AbortHandle, Abortable, SelectAll};
 use serde::de::DeserializeOwned;
 use signal_dispatch::{Interest, Key, Signal, WeakSignal};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::bridge::Shared;
@@ -30,6 +31,19 @@ pub(crate) const FORMAT: &str = "Sd-Format";
 /// send that reached it on two subjects.
 const REMEMBERED: usize = 4096;
 
+/// Every subscription's messages, merged, polled by the attachment's task.
+type Streams = SelectAll<Abortable<async_nats::Subscriber>>;
+
+/// Ends a subscription's stream when dropped.
+#[derive(Debug)]
+struct AbortOnDrop(AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Aborts a task when dropped.
 #[derive(Debug)]
 pub(crate) struct TaskGuard(JoinHandle<()>);
@@ -45,8 +59,9 @@ pub(crate) struct Attachment<A, K, R> {
     subjects: Subjects,
     signal: WeakSignal<A, K, R>,
     watch: Option<signal_dispatch::InterestWatch<A, K, R>>,
-    /// Live subscriptions by subject; dropping one unsubscribes.
-    subscribed: HashMap<String, TaskGuard>,
+    /// Live subscriptions by subject. Aborting one ends its stream, which
+    /// drops the subscriber (unsubscribing).
+    subscribed: HashMap<String, AbortOnDrop>,
     /// The subjects of `subscribed`, for [`RemoteSignal::subjects`](crate::RemoteSignal::subjects).
     pub(crate) published: Arc<Mutex<Vec<String>>>,
     seen: Recent,
@@ -103,81 +118,79 @@ where
     async fn follow(
         &mut self,
         interest: Interest<K>,
-        inbox: &mpsc::Sender<Message>,
+        streams: &mut Streams,
     ) -> Result<(), BridgeError> {
         let Some(signal) = self.signal.upgrade() else {
             return Ok(());
         };
         let wanted = self.wanted(&signal, interest);
         drop(signal);
-        self.subscribed.retain(|subject, _| wanted.contains(subject));
+        self.subscribed
+            .retain(|subject, _| wanted.contains(subject));
         let mut failure = None;
         for subject in wanted {
             if self.subscribed.contains_key(&subject) {
                 continue;
             }
             match self.shared.client.subscribe(subject.clone()).await {
-                Ok(mut subscriber) => {
-                    let inbox = inbox.clone();
-                    let forward = tokio::spawn(async move {
-                        while let Some(message) = subscriber.next().await {
-                            if inbox.send(message).await.is_err() {
-                                break;
-                            }
-                        }
-                    });
-                    self.subscribed.insert(subject, TaskGuard(forward));
+                Ok(subscriber) => {
+                    let (handle, registration) = AbortHandle::new_pair();
+                    streams.push(Abortable::new(subscriber, registration));
+                    self.subscribed.insert(subject, AbortOnDrop(handle));
                 }
                 Err(error) => failure = Some(BridgeError::Subscribe(error)),
             }
         }
         let mut subjects: Vec<String> = self.subscribed.keys().cloned().collect();
         subjects.sort();
-        *self.published.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = subjects;
+        *self
+            .published
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = subjects;
         failure.map_or(Ok(()), Err)
     }
 
     /// Delivers one received message to the local connections.
     fn receive(&mut self, message: Message) {
-        let subject = message.subject.to_string();
-        let decode_error = |reason: String| BridgeError::Decode {
-            subject: subject.clone(),
-            reason,
+        let report = |reason: String| {
+            self.shared.report(&BridgeError::Decode {
+                subject: message.subject.to_string(),
+                reason,
+            });
         };
         let header = |name: &str| {
             message
                 .headers
                 .as_ref()
                 .and_then(|headers| headers.get(name))
-                .map(|value| value.as_str().to_owned())
+                .map(|value| value.as_str())
         };
         let Some(origin) = header(ORIGIN) else {
-            let reason = format!("no {ORIGIN} header: not a signal-dispatch send");
-            return self.shared.report(&decode_error(reason));
+            return report(format!("no {ORIGIN} header: not a signal-dispatch send"));
         };
         if origin == self.shared.origin {
             return; // our own send, delivered locally when it was made
         }
         let Some(sequence) = header(SEQUENCE).and_then(|text| text.parse::<u64>().ok()) else {
-            let reason = format!("no valid {SEQUENCE} header");
-            return self.shared.report(&decode_error(reason));
+            return report(format!("no valid {SEQUENCE} header"));
         };
-        let format_name = header(FORMAT).unwrap_or_else(|| Format::Json.name().to_owned());
-        let Some(format) = Format::from_name(&format_name) else {
-            let reason = format!("unknown format {format_name:?}");
-            return self.shared.report(&decode_error(reason));
+        let format_name = header(FORMAT).unwrap_or(Format::Json.name());
+        let Some(format) = Format::from_name(format_name) else {
+            return report(format!("unknown format {format_name:?}"));
         };
         if !self.seen.insert(origin, sequence) {
             return; // the same send, received on a second subject
         }
         let incoming: Incoming<A, K> = match format.decode(&message.payload) {
             Ok(incoming) => incoming,
-            Err(reason) => return self.shared.report(&decode_error(reason)),
+            Err(reason) => return report(reason),
         };
         let Some(signal) = self.signal.upgrade() else {
             return;
         };
-        let senders: Vec<Arc<NamedSender>> = {
+        let senders: Vec<Arc<NamedSender>> = if incoming.senders.is_empty() {
+            Vec::new()
+        } else {
             let names = self.shared.names();
             incoming
                 .senders
@@ -217,14 +230,14 @@ where
     let (ready, started) = oneshot::channel();
     let subjects = attachment.published.clone();
     let task = tokio::spawn(async move {
-        let (inbox, mut messages) = mpsc::channel::<Message>(1024);
+        let mut streams = Streams::new();
         let mut watch = attachment.watch.take().expect("made with a watch");
         let mut ready = Some(ready);
         loop {
             tokio::select! {
                 changed = watch.changed() => {
                     let Some(interest) = changed else { break };
-                    let followed = attachment.follow(interest, &inbox).await;
+                    let followed = attachment.follow(interest, &mut streams).await;
                     if let Some(ready) = ready.take() {
                         let flushed = match followed {
                             Ok(()) => round_trip(&attachment.shared.client).await,
@@ -235,7 +248,7 @@ where
                         attachment.shared.report(&error);
                     }
                 }
-                Some(message) = messages.recv() => attachment.receive(message),
+                Some(message) = streams.next() => attachment.receive(message),
             }
         }
     });
@@ -273,27 +286,50 @@ async fn round_trip(client: &async_nats::Client) -> Result<(), BridgeError> {
 /// How long [`round_trip`] waits for the server.
 const ROUND_TRIP: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// The most recent sends received, by origin and sequence number.
+/// The most recent sends received, by origin and sequence number: enough to
+/// drop the second copy of a send that came on two subjects (the copies are
+/// published back to back, so they arrive close together).
 #[derive(Default)]
 struct Recent {
-    set: HashSet<(String, u64)>,
-    order: VecDeque<(String, u64)>,
+    origins: HashMap<String, Window>,
+    /// Origins in the order they were first seen, to forget the oldest.
+    order: VecDeque<String>,
 }
+
+/// One origin's recent sequence numbers.
+#[derive(Default)]
+struct Window {
+    set: HashSet<u64>,
+    order: VecDeque<u64>,
+}
+
+/// How many origins [`Recent`] keeps windows for.
+const ORIGINS: usize = 1024;
 
 impl Recent {
     /// Records a send; `false` if it was already recorded.
-    fn insert(&mut self, origin: String, sequence: u64) -> bool {
-        let id = (origin, sequence);
-        if self.set.contains(&id) {
+    fn insert(&mut self, origin: &str, sequence: u64) -> bool {
+        let window = match self.origins.get_mut(origin) {
+            Some(window) => window,
+            None => {
+                if self.order.len() == ORIGINS {
+                    if let Some(oldest) = self.order.pop_front() {
+                        self.origins.remove(&oldest);
+                    }
+                }
+                self.order.push_back(origin.to_owned());
+                self.origins.entry(origin.to_owned()).or_default()
+            }
+        };
+        if !window.set.insert(sequence) {
             return false;
         }
-        if self.order.len() == REMEMBERED {
-            if let Some(oldest) = self.order.pop_front() {
-                self.set.remove(&oldest);
+        window.order.push_back(sequence);
+        if window.order.len() > REMEMBERED {
+            if let Some(oldest) = window.order.pop_front() {
+                window.set.remove(&oldest);
             }
         }
-        self.set.insert(id.clone());
-        self.order.push_back(id);
         true
     }
 }

@@ -135,7 +135,9 @@ impl Shared {
     }
 
     pub(crate) fn names(&self) -> MutexGuard<'_, HashMap<String, Arc<NamedSender>>> {
-        self.names.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.names
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub(crate) fn report(&self, error: &BridgeError) {
@@ -157,7 +159,12 @@ impl Bridge {
     /// used in subjects.
     pub fn with_options(client: Client, options: BridgeOptions) -> Result<Self, BridgeError> {
         check_name("prefix", &options.prefix)?;
-        let origin = client.new_inbox().rsplit('.').next().unwrap_or_default().to_owned();
+        let origin = client
+            .new_inbox()
+            .rsplit('.')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
         Ok(Bridge {
             shared: Arc::new(Shared {
                 client,

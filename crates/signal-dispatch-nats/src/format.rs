@@ -60,9 +60,7 @@ impl Format {
         match self {
             Format::Json => serde_json::from_slice(bytes).map_err(|error| error.to_string()),
             #[cfg(feature = "msgpack")]
-            Format::MessagePack => {
-                rmp_serde::from_slice(bytes).map_err(|error| error.to_string())
-            }
+            Format::MessagePack => rmp_serde::from_slice(bytes).map_err(|error| error.to_string()),
         }
     }
 }

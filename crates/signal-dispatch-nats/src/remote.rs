@@ -223,7 +223,7 @@ where
                 args: &args,
             })
             .map_err(BridgeError::Encode)?;
-        let max = usize::try_from(shared.client.server_info().max_payload).unwrap_or(usize::MAX);
+        let max = shared.client.server_info().max_payload;
         if max > 0 && payload.len() > max {
             return Err(BridgeError::PayloadTooLarge {
                 size: payload.len(),

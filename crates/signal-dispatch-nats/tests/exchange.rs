@@ -51,7 +51,14 @@ async fn child_peer() {
 async fn two_processes_exchange_signals_with_keys_and_named_senders() {
     let server = NatsServer::start();
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["child_peer", "--exact", "--ignored", "--nocapture", "--test-threads", "1"])
+        .args([
+            "child_peer",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ])
         .env("PEER_NATS_URL", server.url())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -63,14 +70,22 @@ async fn two_processes_exchange_signals_with_keys_and_named_senders() {
         let line = lines.find(|line| line.as_deref().map_or(true, |l| l.ends_with("ready")));
         (line, lines)
     });
-    let (line, mut lines) = tokio::time::timeout(WAIT, ready).await.expect("child ready").unwrap();
+    let (line, mut lines) = tokio::time::timeout(WAIT, ready)
+        .await
+        .expect("child ready")
+        .unwrap();
     assert!(line.unwrap().unwrap().ends_with("ready"));
 
     let bridge = bridge(&server.url()).await;
     let signal: Signal<Message> = Signal::new();
     let (tx, mut rx) = mpsc::unbounded_channel();
     let child_sender = bridge.named_sender("child");
-    record(&signal, Filter::new().sender(&child_sender), "from child", &tx);
+    record(
+        &signal,
+        Filter::new().sender(&child_sender),
+        "from child",
+        &tx,
+    );
     record(&signal, Filter::new().key("ping"), "own ping", &tx);
     let remote = bridge.attach("chat", &signal).await.expect("attach");
 
@@ -79,7 +94,10 @@ async fn two_processes_exchange_signals_with_keys_and_named_senders() {
         let scheduled = remote
             .send()
             .key("ping")
-            .args(Message { text: "ping".into(), number })
+            .args(Message {
+                text: "ping".into(),
+                number,
+            })
             .publish()
             .await
             .expect("publish");
@@ -93,30 +111,55 @@ async fn two_processes_exchange_signals_with_keys_and_named_senders() {
             "from child" => {
                 assert_eq!(delivery.keys, ["pong"]);
                 assert_eq!(delivery.senders, ["child"]);
-                assert!(pongs.insert(delivery.message.number), "pong {} twice", delivery.message.number);
+                assert!(
+                    pongs.insert(delivery.message.number),
+                    "pong {} twice",
+                    delivery.message.number
+                );
             }
             "own ping" => {
-                assert!(own.insert(delivery.message.number), "own ping {} twice (echo?)", delivery.message.number);
+                assert!(
+                    own.insert(delivery.message.number),
+                    "own ping {} twice (echo?)",
+                    delivery.message.number
+                );
             }
             other => panic!("unexpected delivery {other}"),
         }
     }
-    assert!(drain(&mut rx, QUIET).await.is_empty(), "nothing delivered twice");
+    assert!(
+        drain(&mut rx, QUIET).await.is_empty(),
+        "nothing delivered twice"
+    );
 
     remote
         .send()
         .key("ping")
-        .args(Message { text: "bye".into(), number: 0 })
+        .args(Message {
+            text: "bye".into(),
+            number: 0,
+        })
         .publish()
         .await
         .unwrap();
     let report = tokio::task::spawn_blocking(move || {
-        let report = lines.find(|line| line.as_deref().map_or(true, |l| l.contains("child received")));
+        let report = lines.find(|line| {
+            line.as_deref()
+                .map_or(true, |l| l.contains("child received"))
+        });
         lines.for_each(drop); // read to the end, so the child can finish writing
         report
     });
-    let report = tokio::time::timeout(WAIT, report).await.expect("child reports").unwrap();
-    assert!(report.unwrap().unwrap().ends_with(&format!("child received {PINGS} pings")));
+    let report = tokio::time::timeout(WAIT, report)
+        .await
+        .expect("child reports")
+        .unwrap();
+    assert!(
+        report
+            .unwrap()
+            .unwrap()
+            .ends_with(&format!("child received {PINGS} pings"))
+    );
     assert!(child.wait().unwrap().success());
 }
 
@@ -135,11 +178,18 @@ async fn a_send_reaches_everyattached_process_once_including_its_own() {
     }
     remotes[0]
         .send()
-        .args(Message { text: "hello".into(), number: 1 })
+        .args(Message {
+            text: "hello".into(),
+            number: 1,
+        })
         .publish()
         .await
         .unwrap();
-    let mut labels: Vec<_> = drain(&mut rx, QUIET).await.into_iter().map(|d| d.label).collect();
+    let mut labels: Vec<_> = drain(&mut rx, QUIET)
+        .await
+        .into_iter()
+        .map(|d| d.label)
+        .collect();
     labels.sort();
     assert_eq!(labels, ["first", "second", "third"]);
 }
@@ -155,7 +205,12 @@ async fn a_send_naming_several_matching_keys_runs_each_callback_once() {
     let remote = sender.attach("multi", &sending).await.unwrap();
     let receiving: Signal<Message> = Signal::new();
     record(&receiving, Filter::new().keys(["a", "b"]), "keyed a+b", &tx);
-    record(&receiving, Filter::new().sender(&receiver.named_sender("svc")), "by name", &tx);
+    record(
+        &receiving,
+        Filter::new().sender(&receiver.named_sender("svc")),
+        "by name",
+        &tx,
+    );
     record(&receiving, Filter::new(), "unfiltered", &tx);
     let _attached = receiver.attach("multi", &receiving).await.unwrap();
 
@@ -163,11 +218,18 @@ async fn a_send_naming_several_matching_keys_runs_each_callback_once() {
         .send()
         .keys(["a", "b", "c"])
         .named("svc")
-        .args(Message { text: "once".into(), number: 7 })
+        .args(Message {
+            text: "once".into(),
+            number: 7,
+        })
         .publish()
         .await
         .unwrap();
-    let mut labels: Vec<_> = drain(&mut rx, QUIET).await.into_iter().map(|d| d.label).collect();
+    let mut labels: Vec<_> = drain(&mut rx, QUIET)
+        .await
+        .into_iter()
+        .map(|d| d.label)
+        .collect();
     labels.sort();
     assert_eq!(labels, ["by name", "keyed a+b", "unfiltered"]);
 }
@@ -180,7 +242,12 @@ async fn filters_decide_across_processes_as_they_do_locally() {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let receiving: Signal<Message> = Signal::new();
     record(&receiving, Filter::new().key("eu"), "eu", &tx);
-    record(&receiving, Filter::new().sender(&receiver.named_sender("billing")), "billing", &tx);
+    record(
+        &receiving,
+        Filter::new().sender(&receiver.named_sender("billing")),
+        "billing",
+        &tx,
+    );
     let _attached = receiver.attach("orders", &receiving).await.unwrap();
     let sending: Signal<Message> = Signal::new();
     let remote = sender.attach("orders", &sending).await.unwrap();
@@ -203,7 +270,11 @@ async fn filters_decide_across_processes_as_they_do_locally() {
     send(None, Some("shipping")).await;
     send(Some("eu"), None).await;
     send(None, Some("billing")).await;
-    let labels: Vec<_> = drain(&mut rx, QUIET).await.into_iter().map(|d| d.label).collect();
+    let labels: Vec<_> = drain(&mut rx, QUIET)
+        .await
+        .into_iter()
+        .map(|d| d.label)
+        .collect();
     assert_eq!(labels, ["eu", "billing"]);
 }
 
@@ -220,17 +291,26 @@ async fn subscriptions_follow_interest() {
 
     // Connected after attaching: the bridge subscribes to the new key.
     let tx2 = tx.clone();
-    let connection = receiving.connect_filtered(Filter::new().key("k"), move |event: signal_dispatch::Event<Message>| {
-        let _ = tx2.send(Delivery {
-            label: "late",
-            message: event.args().clone(),
-            keys: event.keys().to_vec(),
-            senders: Vec::new(),
-        });
-    });
+    let connection = receiving.connect_filtered(
+        Filter::new().key("k"),
+        move |event: signal_dispatch::Event<Message>| {
+            let _ = tx2.send(Delivery {
+                label: "late",
+                message: event.args().clone(),
+                keys: event.keys().to_vec(),
+                senders: Vec::new(),
+            });
+        },
+    );
     let mut delivered = false;
     for _ in 0..50 {
-        remote.send().key("k").args(Message::default()).publish().await.unwrap();
+        remote
+            .send()
+            .key("k")
+            .args(Message::default())
+            .publish()
+            .await
+            .unwrap();
         if next(&mut rx, Duration::from_millis(100)).await.is_some() {
             delivered = true;
             break;
@@ -271,4 +351,34 @@ async fn subscriptions_follow_interest() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(attached.subjects(), ["signal-dispatch.late.>"]);
+}
+
+#[cfg(feature = "msgpack")]
+#[tokio::test]
+async fn processes_using_different_formats_understand_each_other() {
+    use signal_dispatch_nats::{Bridge, BridgeOptions, Format};
+    let server = NatsServer::start();
+    let client = async_nats::connect(server.url()).await.unwrap();
+    let compact =
+        Bridge::with_options(client, BridgeOptions::new().format(Format::MessagePack)).unwrap();
+    let plain = bridge(&server.url()).await;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let receiving: Signal<Message> = Signal::new();
+    record(&receiving, Filter::new().key("k"), "json side", &tx);
+    let _attached = plain.attach("formats", &receiving).await.unwrap();
+    let sending: Signal<Message> = Signal::new();
+    let remote = compact.attach("formats", &sending).await.unwrap();
+    let message = Message {
+        text: "packed".into(),
+        number: 9,
+    };
+    remote
+        .send()
+        .key("k")
+        .args(message.clone())
+        .publish()
+        .await
+        .unwrap();
+    let delivery = next(&mut rx, WAIT).await.expect("delivered");
+    assert_eq!(delivery.message, message);
 }

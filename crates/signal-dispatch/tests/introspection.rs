@@ -84,7 +84,10 @@ fn interest_follows_connects_disconnects_and_owner_deaths() {
     keyed.disconnect();
     assert_eq!(signal.interest().keys, ["c"]);
     drop(owner);
-    assert!(signal.interest().keys.is_empty(), "a dead owner listens to nothing");
+    assert!(
+        signal.interest().keys.is_empty(),
+        "a dead owner listens to nothing"
+    );
     let all = signal.connect(|_: Event| {});
     assert!(signal.interest().unfiltered);
     all.disconnect();

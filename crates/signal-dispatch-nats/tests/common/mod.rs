@@ -29,7 +29,11 @@ impl NatsServer {
 
     /// A server started with extra command-line arguments.
     pub fn start_with(args: &[&str]) -> Self {
-        let port = free_port();
+        Self::start_on(free_port(), args)
+    }
+
+    /// A server on `port`, with extra command-line arguments.
+    pub fn start_on(port: u16, args: &[&str]) -> Self {
         let args: Vec<String> = args.iter().map(|arg| arg.to_string()).collect();
         let child = spawn(port, &args);
         NatsServer {
@@ -82,7 +86,11 @@ fn binary() -> PathBuf {
     if let Some(path) = std::env::var_os("NATS_SERVER") {
         return path.into();
     }
-    for candidate in ["/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server"] {
+    for candidate in [
+        "/usr/sbin/nats-server",
+        "/usr/bin/nats-server",
+        "/usr/local/bin/nats-server",
+    ] {
         if std::path::Path::new(candidate).exists() {
             return candidate.into();
         }
@@ -95,26 +103,48 @@ fn spawn(port: u16, args: &[String]) -> Child {
         .args(["-a", "127.0.0.1", "-p", &port.to_string()])
         .args(args)
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(if std::env::var_os("NATS_SERVER_LOG").is_some() {
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        })
         .spawn()
         .expect(
             "could not start nats-server: install it (`apt-get install nats-server`; \
              scripts/test-all.sh does) or set NATS_SERVER",
         );
+    let mut child = child;
     let deadline = Instant::now() + Duration::from_secs(10);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "nats-server did not start on port {port}");
+        assert!(
+            Instant::now() < deadline,
+            "nats-server did not start on port {port}"
+        );
         std::thread::sleep(Duration::from_millis(20));
+    }
+    if let Ok(Some(status)) = child.try_wait() {
+        panic!("nats-server exited ({status}): is port {port} taken?");
     }
     child
 }
 
-/// A port nothing listens on now.
+/// A port nothing listens on now, and never handed out before in this
+/// process (tests run in parallel: two servers must not get one port).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.port())
-        .expect("a free loopback port")
+    static GIVEN: Mutex<Vec<u16>> = Mutex::new(Vec::new());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .map(|address| address.port())
+            .expect("a free loopback port");
+        let mut given = GIVEN
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 /// A tiny temporary file, removed on drop (no crate needed for one file).
@@ -125,10 +155,11 @@ mod tempfile_lite {
 
     impl TempFile {
         pub fn new(name: &str, contents: &str) -> Self {
+            static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
             let unique = format!(
                 "signal-dispatch-nats-{}-{}-{name}",
                 std::process::id(),
-                super::free_port()
+                NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
             );
             let path = std::env::temp_dir().join(unique);
             std::fs::write(&path, contents).expect("write a temporary file");
@@ -221,7 +252,9 @@ pub async fn bridge_with_errors(url: &str) -> (Bridge, Arc<Mutex<Vec<String>>>) 
 
 /// A bridge with default options.
 pub async fn bridge(url: &str) -> Bridge {
-    Bridge::connect(url, Default::default()).await.expect("connect")
+    Bridge::connect(url, Default::default())
+        .await
+        .expect("connect")
 }
 
 /// Writes a line to stdout at once (the parent process reads it).
