@@ -18,6 +18,15 @@ cargo test -q --lib --tests
 step "doctests (the crate docs and the README)"
 cargo test --doc
 
+step "loom models of the routing table (scripts/loom.sh, preemption bound 3)"
+./scripts/loom.sh
+
+step "AddressSanitizer and LeakSanitizer over the core's tests (scripts/sanitize.sh; skipped without nightly)"
+./scripts/sanitize.sh
+
+step "the fuzz target against the reference model (scripts/fuzz.sh; skipped without nightly and cargo-fuzz)"
+FUZZ_SECS="${FUZZ_SECS:-30}" ./scripts/fuzz.sh
+
 step "the core builds without its default runtime"
 cargo build -q -p signal-dispatch --no-default-features
 

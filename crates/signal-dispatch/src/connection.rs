@@ -6,7 +6,7 @@ use crate::callback::Callback;
 use crate::filter::Filter;
 use crate::router::{Key, Slot};
 use crate::signal::Inner;
-use crate::sync::{AtomicU64, Ordering, Weak};
+use crate::sync::Weak;
 
 /// A connection's id: unique among all connections of the process.
 ///
@@ -25,8 +25,10 @@ pub struct ConnectionId(u64);
 
 impl ConnectionId {
     pub(crate) fn next() -> Self {
-        static NEXT: AtomicU64 = AtomicU64::new(1);
-        ConnectionId(NEXT.fetch_add(1, Ordering::Relaxed))
+        // A process-wide counter: std's even under loom (a static needs a
+        // const constructor), and only uniqueness matters.
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        ConnectionId(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
     }
 
     /// The id as a number.

@@ -184,6 +184,10 @@
 //! - [`Signal::close`]: ends every connection and refuses later sends with
 //!   [`SendError::Closed`]; [`Signal::drained`] waits until no send has
 //!   callbacks still running.
+//! - A signal owns its callbacks, so a callback that captures a clone of its
+//!   own signal keeps it alive forever (a reference cycle). A callback
+//!   reaches its signal through [`Event::signal`], or holds a
+//!   [`WeakSignal`] ([`Signal::downgrade`]).
 //!
 //! # Streams
 //!

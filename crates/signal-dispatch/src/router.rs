@@ -269,6 +269,8 @@ pub struct Router<T, K> {
     registry: Mutex<Registry<T, K>>,
     len: AtomicUsize,
     pruned: AtomicU64,
+    #[cfg(signal_dispatch_loom)]
+    publication: Mutex<()>,
     /// Bumped after every change of routes, with `changes` notified.
     version: AtomicU64,
     changes: event_listener::Event,
@@ -353,6 +355,8 @@ impl<T: Target, K: Key> Router<T, K> {
             }),
             len: AtomicUsize::new(0),
             pruned: AtomicU64::new(0),
+            #[cfg(signal_dispatch_loom)]
+            publication: Mutex::new(()),
             version: AtomicU64::new(0),
             changes: event_listener::Event::new(),
         }
@@ -386,6 +390,7 @@ impl<T: Target, K: Key> Router<T, K> {
         });
         let garbage = {
             let mut registry = lock(&self.registry);
+            let _publication = self.publication();
             if self.add_routes_locked(&slot, filter) {
                 slot.set_connected(true);
                 let index = registry.insert(slot.clone());
@@ -404,6 +409,7 @@ impl<T: Target, K: Key> Router<T, K> {
     /// Returns `false`, changing nothing, if the slot is not connected here.
     pub fn add_routes(&self, slot: &Arc<Slot<T, K>>, filter: &Filter<K>) -> bool {
         let registry = lock(&self.registry);
+        let _publication = self.publication();
         if !Self::is_registered(&registry, slot) {
             return false;
         }
@@ -435,6 +441,7 @@ impl<T: Target, K: Key> Router<T, K> {
         let mut garbage = Garbage::new();
         let connected = {
             let mut registry = lock(&self.registry);
+            let _publication = self.publication();
             if !Self::is_registered(&registry, slot) {
                 return false;
             }
@@ -462,6 +469,7 @@ impl<T: Target, K: Key> Router<T, K> {
         let mut garbage = Garbage::new();
         let removed = {
             let mut registry = lock(&self.registry);
+            let _publication = self.publication();
             if !Self::is_registered(&registry, slot) {
                 return false;
             }
@@ -480,6 +488,7 @@ impl<T: Target, K: Key> Router<T, K> {
     pub fn clear(&self) -> usize {
         let garbage: Garbage<T, K> = {
             let mut registry = lock(&self.registry);
+            let _publication = self.publication();
             let slots: Garbage<T, K> = registry.slots.drain(..).flatten().collect();
             registry.free.clear();
             registry.live = 0;
@@ -510,6 +519,7 @@ impl<T: Target, K: Key> Router<T, K> {
     pub fn prune(&self) -> usize {
         let garbage = {
             let mut registry = lock(&self.registry);
+            let _publication = self.publication();
             registry.cursor = 0;
             let budget = registry.slots.len();
             self.sweep_locked(&mut registry, budget)
@@ -528,6 +538,7 @@ impl<T: Target, K: Key> Router<T, K> {
     /// route, each once. `out` is cleared first. Takes no lock.
     pub fn select(&self, keys: &[K], senders: &[usize], out: &mut Selection<T, K>) {
         out.clear();
+        let _publication = self.publication();
         let mut sources = 0;
         {
             let unfiltered = self.unfiltered.load();
@@ -600,6 +611,19 @@ impl<T: Target, K: Key> Router<T, K> {
     /// so no change slips between the two.
     pub fn listen(&self) -> event_listener::EventListener {
         self.changes.listen()
+    }
+
+    /// Under loom, a lock standing in for the publication the lock-free
+    /// maps provide (loom can't see their release/acquire pairs): map reads
+    /// and writes are serialized, slot states still race. Otherwise nothing.
+    #[cfg(signal_dispatch_loom)]
+    fn publication(&self) -> crate::sync::MutexGuard<'_, ()> {
+        lock(&self.publication)
+    }
+
+    #[cfg(not(signal_dispatch_loom))]
+    fn publication(&self) -> Publication {
+        Publication
     }
 
     fn changed(&self) {
@@ -890,6 +914,10 @@ impl<'a, K: Key> KeySet<'a, K> {
         }
     }
 }
+
+/// Outside loom, the publication guard is nothing.
+#[cfg(not(signal_dispatch_loom))]
+struct Publication;
 
 impl<T, K> Drop for Router<T, K> {
     fn drop(&mut self) {

@@ -69,9 +69,11 @@ pub(crate) struct Counters {
 
 /// The shard index of the current thread.
 fn shard_index() -> usize {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    // std's even under loom: a static needs a const constructor, and the
+    // shard only spreads contention.
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     thread_local! {
-        static INDEX: usize = NEXT.fetch_add(1, Ordering::Relaxed) % SHARDS;
+        static INDEX: usize = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % SHARDS;
     }
     INDEX.try_with(|index| *index).unwrap_or(0)
 }

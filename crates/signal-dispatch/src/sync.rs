@@ -1,13 +1,30 @@
 //! The synchronisation primitives the crate uses, in one place.
 //!
 //! Everything that shares state across threads goes through this module, so
-//! that a model checker can later swap the primitives without touching the
-//! modules that use them.
+//! that the loom model checker can swap the primitives (`--cfg signal_dispatch_loom`, see
+//! `tests/loom.rs`) without touching the modules that use them.
+//!
+//! Under loom, atomics and mutexes are loom's, so loom explores their
+//! interleavings. `Arc` and `Weak` stay std's: loom's `Arc` has no `Weak`,
+//! which the routing table needs, so reference counts are not modeled (the
+//! sanitizer run and the stress tests cover them). The lock-free maps
+//! (`papaya`, `arc-swap`) are not loom-aware either: loom treats each of
+//! their operations as one step.
 
+#[cfg(signal_dispatch_loom)]
+pub(crate) use loom::sync::atomic::{
+    AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering,
+};
+#[cfg(signal_dispatch_loom)]
+pub(crate) use loom::sync::{Mutex, MutexGuard};
+pub(crate) use std::sync::PoisonError;
+#[cfg(not(signal_dispatch_loom))]
 pub(crate) use std::sync::atomic::{
     AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering,
 };
-pub(crate) use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+pub(crate) use std::sync::{Arc, Weak};
+#[cfg(not(signal_dispatch_loom))]
+pub(crate) use std::sync::{Mutex, MutexGuard};
 
 /// Locks `mutex`, ignoring poisoning.
 ///

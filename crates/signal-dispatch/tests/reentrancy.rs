@@ -168,11 +168,12 @@ fn two_signals_whose_callbacks_send_each_other_terminate_with_the_exact_count() 
         // Two callbacks per signal; only the first forwards, so each hop of
         // a chain runs exactly two callbacks.
         for forwards in [true, false] {
-            let (to, runs) = (to.clone(), runs.clone());
+            // Weakly: two signals holding each other would be a cycle.
+            let (to, runs) = (to.downgrade(), runs.clone());
             from.connect(move |event: Event<usize>| {
                 runs.fetch_add(1, Ordering::SeqCst);
                 let hop = *event.args();
-                if forwards && hop < DEPTH {
+                if let Some(to) = to.upgrade().filter(|_| forwards && hop < DEPTH) {
                     to.send().args(hop + 1).schedule().unwrap();
                 }
             });

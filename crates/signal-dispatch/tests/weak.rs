@@ -216,3 +216,60 @@ fn strong_closures_capturing_an_owner_keep_it_alive() {
     connection.disconnect();
     assert_eq!(alive(&token), 0);
 }
+
+/// Matrix row 5 at full size: 100,000 weak owners in one round, a third
+/// dropped before a send, a third dropped on another thread while sends
+/// run, a third kept. Every send's count is exactly the calls that ran, and
+/// once the owners are gone nothing is left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_thousand_owners_dying_before_and_during_sends_are_counted_exactly() {
+    const OWNERS: usize = 100_000;
+    struct Owner {
+        runs: Arc<AtomicUsize>,
+    }
+    let signal: Signal = Signal::new();
+    let runs = Arc::new(AtomicUsize::new(0));
+    let mut owners: Vec<Option<Arc<Owner>>> = (0..OWNERS)
+        .map(|_| Some(Arc::new(Owner { runs: runs.clone() })))
+        .collect();
+    for owner in owners.iter().flatten() {
+        signal.connect(weak(owner, |owner: &Owner, _: Event| {
+            owner.runs.fetch_add(1, Ordering::Relaxed);
+        }));
+    }
+    // A third die before any send.
+    for owner in owners.iter_mut().step_by(3) {
+        owner.take();
+    }
+    // Another third die on another thread while sends run.
+    let doomed: Vec<Arc<Owner>> = owners
+        .iter_mut()
+        .skip(1)
+        .step_by(3)
+        .filter_map(Option::take)
+        .collect();
+    let dropper = std::thread::spawn(move || {
+        for owner in doomed {
+            drop(owner);
+        }
+    });
+    let mut scheduled = 0;
+    for _ in 0..4 {
+        let report = signal.send().wait().await.unwrap();
+        assert!(report.is_success());
+        scheduled += report.scheduled();
+    }
+    dropper.join().unwrap();
+    assert_eq!(
+        runs.load(Ordering::Relaxed),
+        scheduled,
+        "counts are exactly the runs"
+    );
+    let kept = owners.iter().flatten().count();
+    assert_eq!(kept, OWNERS / 3);
+    let report = signal.send().wait().await.unwrap();
+    assert_eq!(report.scheduled(), kept, "only live owners are reached");
+    drop(owners);
+    signal.prune();
+    assert!(signal.is_empty());
+}

@@ -1,20 +1,42 @@
-//! A model-based property test: random sequences of connect (filtered or
-//! not, weak or strong, once or not), whole and partial disconnect, owner
-//! drop, sender drop and replacement, and send, run against the signal and
-//! against a plain reference model; every send's count and the exact set of
-//! callbacks it ran must agree.
+//! The state machine shared by the model-based property test
+//! (`tests/model/main.rs`) and the fuzz target (`fuzz/fuzz_targets/model.rs`):
+//! operations on a signal (connect filtered or not, weak or strong, once or
+//! not; whole and partial disconnect; owner drop; sender drop and
+//! replacement; send), run against the signal and against a plain reference
+//! model. Every send's count and the exact set of callbacks it ran must
+//! agree.
+#![allow(dead_code, unreachable_pub)]
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
-use proptest::prelude::*;
 use signal_dispatch::{Connection, Event, Filter, Mode, SenderIdentity, Signal, weak};
 
-const KEYS: [&str; 3] = ["a", "b", "c"];
-const SENDERS: usize = 3;
+pub const KEYS: [&str; 3] = ["a", "b", "c"];
+pub const SENDERS: usize = 3;
 
+/// Fails the run with a message, like `assert!` without panicking.
+macro_rules! check {
+    ($condition:expr, $($message:tt)+) => {
+        if !$condition {
+            return Err(format!($($message)+));
+        }
+    };
+}
+
+/// Fails the run unless both sides are equal.
+macro_rules! check_eq {
+    ($left:expr, $right:expr, $($message:tt)+) => {{
+        let (left, right) = (&$left, &$right);
+        if left != right {
+            return Err(format!("{}: {:?} != {:?}", format!($($message)+), left, right));
+        }
+    }};
+}
+
+/// One operation.
 #[derive(Clone, Debug)]
-enum Op {
+pub enum Op {
     Connect {
         keys: Vec<usize>,
         senders: Vec<usize>,
@@ -33,20 +55,40 @@ enum Op {
     },
 }
 
-fn op() -> impl Strategy<Value = Op> {
-    let keys = || proptest::collection::vec(0..KEYS.len(), 0..3);
-    let senders = || proptest::collection::vec(0..SENDERS, 0..2);
-    prop_oneof![
-        4 => (keys(), senders(), any::<bool>(), proptest::bool::weighted(0.2))
-            .prop_map(|(keys, senders, weak, once)| Op::Connect { keys, senders, weak, once }),
-        1 => any::<usize>().prop_map(Op::Disconnect),
-        1 => (any::<usize>(), keys()).prop_map(|(i, k)| Op::RemoveKeys(i, k)),
-        1 => (any::<usize>(), keys()).prop_map(|(i, k)| Op::AddKeys(i, k)),
-        1 => any::<usize>().prop_map(Op::DropOwner),
-        1 => (0..SENDERS).prop_map(Op::DropSender),
-        1 => (0..SENDERS).prop_map(Op::NewSender),
-        5 => (keys(), senders()).prop_map(|(keys, senders)| Op::Send { keys, senders }),
-    ]
+/// Decodes bytes into operations (for the fuzzer): each operation takes
+/// one byte for its kind and one or two more for its operands; whatever
+/// bytes there are make some sequence.
+pub fn decode(bytes: &[u8]) -> Vec<Op> {
+    let mut bytes = bytes.iter().copied();
+    let mut ops = Vec::new();
+    let set =
+        |bits: u8, of: usize| -> Vec<usize> { (0..of).filter(|i| bits & (1 << i) != 0).collect() };
+    while let Some(kind) = bytes.next() {
+        let a = bytes.next().unwrap_or(0);
+        let op = match kind % 14 {
+            0..=3 => {
+                let b = bytes.next().unwrap_or(0);
+                Op::Connect {
+                    keys: set(a, KEYS.len()),
+                    senders: set(a >> 3, SENDERS),
+                    weak: b & 1 == 1,
+                    once: b & 6 == 6,
+                }
+            }
+            4 => Op::Disconnect(usize::from(a)),
+            5 => Op::RemoveKeys(usize::from(a), set(bytes.next().unwrap_or(0), KEYS.len())),
+            6 => Op::AddKeys(usize::from(a), set(bytes.next().unwrap_or(0), KEYS.len())),
+            7 => Op::DropOwner(usize::from(a)),
+            8 => Op::DropSender(usize::from(a) % SENDERS),
+            9 => Op::NewSender(usize::from(a) % SENDERS),
+            _ => Op::Send {
+                keys: set(a, KEYS.len()),
+                senders: set(a >> 3, SENDERS),
+            },
+        };
+        ops.push(op);
+    }
+    ops
 }
 
 /// The reference model of one connection.
@@ -90,7 +132,9 @@ impl Owner {
     }
 }
 
-fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
+/// Runs `ops` on a signal and on the reference model; the first
+/// disagreement is the error.
+pub fn run(ops: Vec<Op>) -> Result<(), String> {
     let signal: Signal = Signal::builder(()).mode(Mode::Inline).build();
     let log: Arc<Mutex<Vec<usize>>> = Arc::default();
     let mut models: Vec<Model> = Vec::new();
@@ -149,7 +193,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                         }
                     }
                 };
-                prop_assert_eq!(connection.is_connected(), connected, "connect #{}", index);
+                check_eq!(connection.is_connected(), connected, "connect #{}", index);
                 models.push(Model {
                     connected,
                     unfiltered: !named_any,
@@ -200,7 +244,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 // A weak connection whose owner died may still be in the
                 // table until swept: only the live case is asserted.
                 if live {
-                    prop_assert!(added, "add_filter on a live connection #{}", i);
+                    check!(added, "add_filter on a live connection #{}", i);
                 }
             }
             Op::DropOwner(i) if !owners.is_empty() => {
@@ -246,9 +290,13 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let report = futures::executor::block_on(send.wait()).unwrap();
                 let mut ran = log.lock().unwrap().clone();
                 ran.sort();
-                prop_assert_eq!(report.scheduled(), expected.len());
-                prop_assert!(report.is_success());
-                prop_assert_eq!(&ran, &expected);
+                check_eq!(report.scheduled(), expected.len(), "the count of a send");
+                check!(
+                    report.is_success(),
+                    "a send failed: {:?}",
+                    report.failures()
+                );
+                check_eq!(&ran, &expected, "the callbacks a send ran");
                 for i in expected {
                     if models[i].once {
                         models[i].connected = false;
@@ -264,15 +312,6 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
     for connection in &connections {
         connection.disconnect();
     }
-    prop_assert!(signal.is_empty());
+    check!(signal.is_empty(), "{} connections left", signal.len());
     Ok(())
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
-
-    #[test]
-    fn the_signal_agrees_with_the_reference_model(ops in proptest::collection::vec(op(), 1..60)) {
-        run(ops)?;
-    }
 }

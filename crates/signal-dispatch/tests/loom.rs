@@ -1,0 +1,211 @@
+//! Loom models of the routing table's concurrency: every interleaving (up
+//! to a preemption bound) of a send with a disconnect, a connect, an owner's
+//! death, and of two sends racing for a `connect_once` callback.
+//!
+//! Run with `./scripts/loom.sh` (`RUSTFLAGS="--cfg signal_dispatch_loom"`):
+//! the crate's sync shim then uses loom's atomics and mutexes. Sends run in
+//! `Mode::Inline`, so no runtime is involved. `Arc`/`Weak` reference counts
+//! and the lock-free maps are not modeled (see `src/sync.rs`).
+#![cfg(signal_dispatch_loom)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use loom::sync::atomic::AtomicBool;
+use signal_dispatch::{Event, Filter, Mode, Signal, weak};
+
+fn inline_signal() -> Signal<(), String> {
+    Signal::builder(()).mode(Mode::Inline).build()
+}
+
+/// Runs a send to completion on this (loom) thread; returns how many
+/// callbacks it ran.
+fn send(signal: &Signal<(), String>, key: Option<&str>) -> usize {
+    let mut builder = signal.send();
+    if let Some(key) = key {
+        builder = builder.key(key);
+    }
+    let report = run(builder.wait()).expect("an inline send succeeds");
+    report.values().len()
+}
+
+/// Polls `future` to completion on this loom thread, yielding to the other
+/// threads while it is pending (futures' `block_on` can't nest on the one
+/// OS thread loom runs its threads on).
+fn run<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut context) {
+            return output;
+        }
+        loom::thread::yield_now();
+    }
+}
+
+/// Checks `body` under every interleaving loom explores, and asserts it
+/// explored more than one (a model loom can't preempt proves nothing).
+fn model(body: impl Fn() + Sync + Send + 'static) {
+    let mut builder = loom::model::Builder::new();
+    if builder.preemption_bound.is_none() {
+        builder.preemption_bound = Some(3);
+    }
+    let runs = Arc::new(AtomicUsize::new(0));
+    let counted = runs.clone();
+    builder.check(move || {
+        counted.fetch_add(1, Ordering::Relaxed);
+        body();
+    });
+    let runs = runs.load(Ordering::Relaxed);
+    eprintln!("explored {runs} interleavings");
+    assert!(runs > 1, "loom explored a single interleaving");
+}
+
+#[test]
+fn send_racing_disconnect_runs_the_callback_at_most_once_and_never_after_disconnect() {
+    model(|| {
+        let signal = inline_signal();
+        let runs = Arc::new(AtomicUsize::new(0));
+        let counted = runs.clone();
+        let connection =
+            signal.connect_filtered(Filter::new().key("k"), move |_: Event<(), String>| {
+                counted.fetch_add(1, Ordering::SeqCst);
+            });
+        let disconnected = Arc::new(AtomicBool::new(false));
+
+        let sender = {
+            let signal = signal.clone();
+            let disconnected = disconnected.clone();
+            loom::thread::spawn(move || {
+                let began_after_disconnect = disconnected.load(Ordering::SeqCst);
+                let ran = send(&signal, Some("k"));
+                (began_after_disconnect, ran)
+            })
+        };
+        connection.disconnect();
+        disconnected.store(true, Ordering::SeqCst);
+        let (began_after_disconnect, ran) = sender.join().unwrap();
+
+        assert_eq!(
+            ran,
+            runs.load(Ordering::SeqCst),
+            "the count is exactly the runs"
+        );
+        assert!(ran <= 1);
+        if began_after_disconnect {
+            assert_eq!(
+                ran, 0,
+                "a send that began after disconnect returned never runs it"
+            );
+        }
+        assert_eq!(signal.len(), 0);
+    });
+}
+
+#[test]
+fn a_connect_racing_a_send_is_run_at_most_once_and_counted_exactly() {
+    model(|| {
+        let signal = inline_signal();
+        let old = Arc::new(AtomicUsize::new(0));
+        let new = Arc::new(AtomicUsize::new(0));
+        let counted = old.clone();
+        signal.connect(move |_: Event<(), String>| {
+            counted.fetch_add(1, Ordering::SeqCst);
+        });
+        let sender = {
+            let signal = signal.clone();
+            loom::thread::spawn(move || send(&signal, None))
+        };
+        let counted = new.clone();
+        signal.connect(move |_: Event<(), String>| {
+            counted.fetch_add(1, Ordering::SeqCst);
+        });
+        let ran = sender.join().unwrap();
+
+        assert_eq!(
+            old.load(Ordering::SeqCst),
+            1,
+            "the existing connection runs once"
+        );
+        assert!(new.load(Ordering::SeqCst) <= 1);
+        assert_eq!(ran, old.load(Ordering::SeqCst) + new.load(Ordering::SeqCst));
+        assert_eq!(signal.len(), 2);
+    });
+}
+
+struct Owner {
+    alive: Arc<std::sync::atomic::AtomicBool>,
+    runs: Arc<AtomicUsize>,
+}
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        self.alive.store(false, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn an_owner_dying_during_a_send_never_has_its_method_run_dead() {
+    model(|| {
+        let signal = inline_signal();
+        let alive = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let runs = Arc::new(AtomicUsize::new(0));
+        let owner = Arc::new(Owner {
+            alive: alive.clone(),
+            runs: runs.clone(),
+        });
+        signal.connect(weak(&owner, |owner: &Owner, _: Event<(), String>| {
+            assert!(
+                owner.alive.load(Ordering::SeqCst),
+                "a method ran on a dead owner"
+            );
+            owner.runs.fetch_add(1, Ordering::SeqCst);
+        }));
+        let sender = {
+            let signal = signal.clone();
+            loom::thread::spawn(move || send(&signal, None))
+        };
+        // This thread sends too, then drops the owner while the other
+        // send may be anywhere in its course.
+        let here = send(&signal, None);
+        drop(owner);
+        let there = sender.join().unwrap();
+
+        assert_eq!(here, 1, "the owner was alive for this send");
+        assert_eq!(
+            here + there,
+            runs.load(Ordering::SeqCst),
+            "counts are exactly the runs"
+        );
+        assert!(there <= 1);
+        assert!(
+            !alive.load(Ordering::SeqCst),
+            "the owner is dropped once the send is done"
+        );
+        signal.prune();
+        assert_eq!(signal.len(), 0);
+    });
+}
+
+#[test]
+fn connect_once_runs_exactly_once_under_two_racing_sends() {
+    model(|| {
+        let signal = inline_signal();
+        let runs = Arc::new(AtomicUsize::new(0));
+        let counted = runs.clone();
+        signal.connect_once(move |_: Event<(), String>| {
+            counted.fetch_add(1, Ordering::SeqCst);
+        });
+        let other = {
+            let signal = signal.clone();
+            loom::thread::spawn(move || send(&signal, None))
+        };
+        let here = send(&signal, None);
+        let there = other.join().unwrap();
+
+        assert_eq!(runs.load(Ordering::SeqCst), 1, "exactly one send has it");
+        assert_eq!(here + there, 1, "and only that send counts it");
+        signal.prune();
+        assert_eq!(signal.len(), 0);
+    });
+}
