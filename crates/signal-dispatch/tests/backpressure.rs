@@ -115,6 +115,40 @@ fn overload_from_eight_threads_keeps_in_flight_bounded() {
     );
 }
 
+/// The same overload with no limit: every send is accepted and every call
+/// runs, exactly, however far the callbacks fall behind (memory then grows
+/// with the backlog: the limit is what bounds it, see `overload_memory`).
+#[test]
+fn overload_from_eight_threads_without_a_limit_runs_every_call() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_time()
+        .build()
+        .unwrap();
+    let signal: Signal<u32> = Signal::builder(0).runtime(runtime.handle().clone()).build();
+    let (current, peak) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    signal.connect(RunningCount::callback(&current, &peak));
+    let accepted = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..8 {
+            scope.spawn(|| {
+                for _ in 0..2_000 {
+                    let n = signal.send().schedule().expect("no limit: never full");
+                    accepted.fetch_add(n, Ordering::SeqCst);
+                }
+            });
+        }
+    });
+    runtime.block_on(signal.drained());
+    assert_eq!(accepted.load(Ordering::SeqCst), 16_000);
+    assert_eq!(signal.stats().completed, 16_000);
+    assert!(
+        peak.load(Ordering::SeqCst) > 16,
+        "without a limit the callbacks pile up (peak {})",
+        peak.load(Ordering::SeqCst)
+    );
+}
+
 /// A slow async callback counting how many of its calls run at once.
 #[derive(Clone)]
 struct RunningCount {
