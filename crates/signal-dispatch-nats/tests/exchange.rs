@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{Delivery, Message, NatsServer, bridge, drain, next, record, say};
+use common::{Delivery, Message, NatsServer, bridge, drain, labels, next, pair, record, say};
 use signal_dispatch::{Filter, Signal};
 use tokio::sync::mpsc;
 
@@ -197,85 +197,56 @@ async fn a_send_reaches_everyattached_process_once_including_its_own() {
 #[tokio::test]
 async fn a_send_naming_several_matching_keys_runs_each_callback_once() {
     let server = NatsServer::start();
-    let sender = bridge(&server.url()).await;
-    let receiver = bridge(&server.url()).await;
-    let (tx, mut rx) = mpsc::unbounded_channel();
-
-    let sending: Signal<Message> = Signal::new();
-    let remote = sender.attach("multi", &sending).await.unwrap();
-    let receiving: Signal<Message> = Signal::new();
-    record(&receiving, Filter::new().keys(["a", "b"]), "keyed a+b", &tx);
-    record(
-        &receiving,
-        Filter::new().sender(&receiver.named_sender("svc")),
-        "by name",
-        &tx,
+    let mut pair = pair(&server.url(), "multi", |receiver, receiving, tx| {
+        record(receiving, Filter::new().keys(["a", "b"]), "keyed a+b", tx);
+        let svc = receiver.named_sender("svc");
+        record(receiving, Filter::new().sender(&svc), "by name", tx);
+        record(receiving, Filter::new(), "unfiltered", tx);
+    })
+    .await;
+    let message = Message {
+        text: "once".into(),
+        number: 7,
+    };
+    let send = pair.remote.send().keys(["a", "b", "c"]).named("svc");
+    send.args(message).publish().await.unwrap();
+    assert_eq!(
+        labels(&mut pair.rx, QUIET).await,
+        ["by name", "keyed a+b", "unfiltered"]
     );
-    record(&receiving, Filter::new(), "unfiltered", &tx);
-    let _attached = receiver.attach("multi", &receiving).await.unwrap();
-
-    remote
-        .send()
-        .keys(["a", "b", "c"])
-        .named("svc")
-        .args(Message {
-            text: "once".into(),
-            number: 7,
-        })
-        .publish()
-        .await
-        .unwrap();
-    let mut labels: Vec<_> = drain(&mut rx, QUIET)
-        .await
-        .into_iter()
-        .map(|d| d.label)
-        .collect();
-    labels.sort();
-    assert_eq!(labels, ["by name", "keyed a+b", "unfiltered"]);
 }
 
 #[tokio::test]
 async fn filters_decide_across_processes_as_they_do_locally() {
     let server = NatsServer::start();
-    let sender = bridge(&server.url()).await;
-    let receiver = bridge(&server.url()).await;
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let receiving: Signal<Message> = Signal::new();
-    record(&receiving, Filter::new().key("eu"), "eu", &tx);
-    record(
-        &receiving,
-        Filter::new().sender(&receiver.named_sender("billing")),
-        "billing",
-        &tx,
-    );
-    let _attached = receiver.attach("orders", &receiving).await.unwrap();
-    let sending: Signal<Message> = Signal::new();
-    let remote = sender.attach("orders", &sending).await.unwrap();
-
-    let send = |key: Option<&'static str>, name: Option<&'static str>| {
-        let remote = remote.clone();
-        async move {
-            let mut send = remote.send().args(Message::default());
-            if let Some(key) = key {
-                send = send.key(key);
-            }
-            if let Some(name) = name {
-                send = send.named(name);
-            }
-            send.publish().await.unwrap();
+    let mut pair = pair(&server.url(), "orders", |receiver, receiving, tx| {
+        record(receiving, Filter::new().key("eu"), "eu", tx);
+        let billing = receiver.named_sender("billing");
+        record(receiving, Filter::new().sender(&billing), "billing", tx);
+    })
+    .await;
+    for (key, name) in [
+        (None, None), // nobody listens to everything
+        (Some("us"), None),
+        (None, Some("shipping")),
+        (Some("eu"), None),
+        (None, Some("billing")),
+    ] {
+        let mut send = pair.remote.send().args(Message::default());
+        if let Some(key) = key {
+            send = send.key(key);
         }
-    };
-    send(None, None).await; // nobody listens to everything
-    send(Some("us"), None).await;
-    send(None, Some("shipping")).await;
-    send(Some("eu"), None).await;
-    send(None, Some("billing")).await;
-    let labels: Vec<_> = drain(&mut rx, QUIET)
+        if let Some(name) = name {
+            send = send.named(name);
+        }
+        send.publish().await.unwrap();
+    }
+    let delivered: Vec<_> = drain(&mut pair.rx, QUIET)
         .await
         .into_iter()
         .map(|d| d.label)
         .collect();
-    assert_eq!(labels, ["eu", "billing"]);
+    assert_eq!(delivered, ["eu", "billing"]);
 }
 
 #[tokio::test]

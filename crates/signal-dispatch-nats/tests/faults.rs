@@ -6,7 +6,9 @@ mod common;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::{Message, NatsServer, bridge, bridge_with_errors, drain, free_port, next, record};
+use common::{
+    Message, NatsServer, bridge, bridge_with_errors, drain, free_port, labels, next, pair, record,
+};
 use signal_dispatch::{Filter, Signal};
 use signal_dispatch_nats::{Bridge, BridgeError};
 use tokio::sync::mpsc;
@@ -47,15 +49,13 @@ async fn no_server_at_start_can_be_waited_for_when_configured() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_restart_mid_stream_is_survived() {
     let mut server = NatsServer::start();
-    let sender = bridge(&server.url()).await;
-    let receiver = bridge(&server.url()).await;
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let receiving: Signal<Message> = Signal::new();
-    record(&receiving, Filter::new().key("k"), "remote", &tx);
-    let _attached = receiver.attach("restart", &receiving).await.unwrap();
-    let sending: Signal<Message> = Signal::new();
-    record(&sending, Filter::new().key("k"), "local", &tx);
-    let remote = sender.attach("restart", &sending).await.unwrap();
+    let pair = pair(&server.url(), "restart", |_, receiving, tx| {
+        record(receiving, Filter::new().key("k"), "remote", tx);
+    })
+    .await;
+    let (remote, mut rx) = (pair.remote, pair.rx);
+    record(remote.signal(), Filter::new().key("k"), "local", &pair.tx);
+    let _attached = pair.attached;
 
     let message = |number| Message {
         text: "m".into(),
@@ -68,13 +68,7 @@ async fn a_server_restart_mid_stream_is_survived() {
         .publish()
         .await
         .unwrap();
-    let mut labels: Vec<_> = drain(&mut rx, QUIET)
-        .await
-        .into_iter()
-        .map(|d| d.label)
-        .collect();
-    labels.sort();
-    assert_eq!(labels, ["local", "remote"]);
+    assert_eq!(labels(&mut rx, QUIET).await, ["local", "remote"]);
 
     server.stop();
     // While the server is down, local delivery goes on, and publishing
@@ -240,40 +234,31 @@ async fn an_oversize_send_is_a_clear_error_and_sends_nothing() {
 
 #[tokio::test]
 async fn keys_that_look_like_wildcards_are_encoded_and_match_only_themselves() {
+    const KEYS: [(&str, &str); 6] = [
+        (">", "gt"),
+        ("*", "star"),
+        ("a.b", "dotted"),
+        ("", "empty"),
+        ("two words", "spaced"),
+        ("a", "a"),
+    ];
     let server = NatsServer::start();
-    let sender = bridge(&server.url()).await;
-    let receiver = bridge(&server.url()).await;
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let receiving: Signal<Message> = Signal::new();
-    for (key, label) in [
-        (">", "gt"),
-        ("*", "star"),
-        ("a.b", "dotted"),
-        ("", "empty"),
-        ("two words", "spaced"),
-        ("a", "a"),
-    ] {
-        record(&receiving, Filter::new().key(key), label, &tx);
-    }
-    let attached = receiver.attach("wild", &receiving).await.unwrap();
+    let pair = pair(&server.url(), "wild", |_, receiving, tx| {
+        for (key, label) in KEYS {
+            record(receiving, Filter::new().key(key), label, tx);
+        }
+    })
+    .await;
+    let (remote, mut rx) = (pair.remote, pair.rx);
+    let subjects = pair.attached.subjects();
     assert!(
-        attached
-            .subjects()
+        subjects
             .iter()
-            .all(|s| !s.contains('>') && !s.contains('*'))
+            .all(|s| !s.contains('>') && !s.contains('*')),
+        "{subjects:?}"
     );
-    let sending: Signal<Message> = Signal::new();
-    let remote = sender.attach("wild", &sending).await.unwrap();
 
-    for (key, label) in [
-        (">", "gt"),
-        ("*", "star"),
-        ("a.b", "dotted"),
-        ("", "empty"),
-        ("two words", "spaced"),
-        ("a", "a"),
-        ("b", ""),
-    ] {
+    for (key, label) in KEYS.into_iter().chain([("b", "")]) {
         remote
             .send()
             .key(key)

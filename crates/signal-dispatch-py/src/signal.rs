@@ -89,12 +89,7 @@ impl Signal {
         keys: Option<Py<PyAny>>,
         weak: bool,
     ) -> PyResult<()> {
-        let named = Named {
-            sender,
-            senders,
-            key,
-            keys,
-        };
+        let named = Named::new(sender, senders, key, keys);
         slf.get().core.connect(callback, &named, weak)
     }
 
@@ -108,12 +103,7 @@ impl Signal {
         key: Option<Py<PyAny>>,
         keys: Option<Py<PyAny>>,
     ) -> PyResult<()> {
-        let named = Named {
-            sender,
-            senders,
-            key,
-            keys,
-        };
+        let named = Named::new(sender, senders, key, keys);
         slf.get().core.disconnect(callback, &named)
     }
 
@@ -128,12 +118,7 @@ impl Signal {
         keys: Option<Py<PyAny>>,
         kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<usize> {
-        let named = Named {
-            sender,
-            senders,
-            key,
-            keys,
-        };
+        let named = Named::new(sender, senders, key, keys);
         delivery::send(slf, &named, kwargs)
     }
 
@@ -169,6 +154,20 @@ pub(crate) struct Named {
 }
 
 impl Named {
+    pub(crate) fn new(
+        sender: Option<Py<PyAny>>,
+        senders: Option<Py<PyAny>>,
+        key: Option<Py<PyAny>>,
+        keys: Option<Py<PyAny>>,
+    ) -> Self {
+        Named {
+            sender,
+            senders,
+            key,
+            keys,
+        }
+    }
+
     /// Whether no sender and no key is named.
     pub(crate) fn is_empty(&self) -> bool {
         self.sender.is_none() && self.senders.is_none() && self.key.is_none() && self.keys.is_none()

@@ -263,3 +263,52 @@ pub fn say(line: &str) {
     writeln!(out, "{line}").unwrap();
     out.flush().unwrap();
 }
+
+/// Two bridges on one server, as two processes would have them: one
+/// attaches a receiving signal (its connections made first by `listen`),
+/// the other a sending one, both under `name`.
+pub struct Pair {
+    pub sender: Bridge,
+    pub receiver: Bridge,
+    /// The sending side's attachment.
+    pub remote: signal_dispatch_nats::RemoteSignal<Message, String, ()>,
+    /// The receiving side's attachment.
+    pub attached: signal_dispatch_nats::RemoteSignal<Message, String, ()>,
+    pub receiving: Signal<Message>,
+    pub tx: mpsc::UnboundedSender<Delivery>,
+    pub rx: mpsc::UnboundedReceiver<Delivery>,
+}
+
+pub async fn pair(
+    url: &str,
+    name: &str,
+    listen: impl FnOnce(&Bridge, &Signal<Message>, &mpsc::UnboundedSender<Delivery>),
+) -> Pair {
+    let sender = bridge(url).await;
+    let receiver = bridge(url).await;
+    let (tx, rx) = mpsc::unbounded_channel();
+    let receiving: Signal<Message> = Signal::new();
+    listen(&receiver, &receiving, &tx);
+    let attached = receiver.attach(name, &receiving).await.expect("attach");
+    let sending: Signal<Message> = Signal::new();
+    let remote = sender.attach(name, &sending).await.expect("attach");
+    Pair {
+        sender,
+        receiver,
+        remote,
+        attached,
+        receiving,
+        tx,
+        rx,
+    }
+}
+
+/// The labels of everything delivered within `wait`, sorted.
+pub async fn labels(
+    rx: &mut mpsc::UnboundedReceiver<Delivery>,
+    wait: Duration,
+) -> Vec<&'static str> {
+    let mut labels: Vec<_> = drain(rx, wait).await.into_iter().map(|d| d.label).collect();
+    labels.sort();
+    labels
+}
