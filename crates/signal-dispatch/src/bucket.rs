@@ -61,6 +61,16 @@ impl<T: Target, K> Bucket<T, K> {
         }
     }
 
+    /// Appends every slot still alive, whatever its state (a snapshot's
+    /// users check the state at each use).
+    pub(crate) fn collect_all(&self, out: &mut Vec<crate::sync::Arc<Slot<T, K>>>) {
+        match self {
+            Bucket::One(slot) => out.extend(slot.upgrade()),
+            Bucket::Small(slots) => out.extend(slots.iter().filter_map(Weak::upgrade)),
+            Bucket::Large(slots) => out.extend(slots.pin().values().filter_map(Weak::upgrade)),
+        }
+    }
+
     /// Counts the connected slots with a live target (blocked ones too).
     pub(crate) fn count_live(&self) -> usize {
         let connected = |weak: &Weak<Slot<T, K>>| {

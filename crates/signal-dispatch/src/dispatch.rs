@@ -8,6 +8,7 @@
 //! its calls finished (a runtime shutting down drops tasks) settles them as
 //! never run, so nothing waits forever for them.
 
+use std::borrow::Borrow;
 use std::panic::AssertUnwindSafe;
 
 use async_lock::Semaphore;
@@ -37,6 +38,13 @@ pub(crate) struct Call<A, K, R> {
 
 /// The calls of one send, inline up to four.
 pub(crate) type Calls<A, K, R> = SmallVec<[Call<A, K, R>; 4]>;
+
+impl<A, K, R> Call<A, K, R> {
+    /// The call as [`run_all`] takes it.
+    pub(crate) fn into_parts(self) -> (Arc<CallbackSlot<A, K, R>>, Owner, Option<Permit>) {
+        (self.slot, self.owner, self.permit)
+    }
+}
 
 /// What one callback did.
 pub(crate) enum Finished<R> {
@@ -186,20 +194,25 @@ where
 /// takes a permit before starting each call that has none, driving the
 /// running ones while it waits, so a send larger than the limit still makes
 /// progress.
-pub(crate) async fn run_all<A, K, R>(
+///
+/// Each call is a slot (owned, or borrowed from a snapshot), its bound
+/// owner, and its permit if it has one.
+pub(crate) async fn run_all<A, K, R, S>(
     ticket: &mut Ticket<A, K, R>,
-    calls: Calls<A, K, R>,
+    calls: impl IntoIterator<Item = (S, Owner, Option<Permit>)>,
     limit: Option<Arc<Semaphore>>,
     sink: &mut impl FnMut(Finished<R>),
 ) where
     A: Send + Sync + 'static,
     K: Key,
     R: Send + 'static,
+    S: Borrow<CallbackSlot<A, K, R>>,
 {
     let mut running = FuturesUnordered::new();
-    for mut call in calls {
-        if let (None, Some(semaphore)) = (&call.permit, &limit) {
-            call.permit = Some(loop {
+    for (slot, owner, mut permit) in calls {
+        let slot = slot.borrow();
+        if let (None, Some(semaphore)) = (&permit, &limit) {
+            permit = Some(loop {
                 if let Some(permit) = semaphore.try_acquire_arc() {
                     break permit;
                 }
@@ -217,11 +230,13 @@ pub(crate) async fn run_all<A, K, R>(
                 }
             });
         }
-        let id = call.slot.id();
-        match start(&call.slot, call.owner.take(), ticket.event()) {
-            Started::Done(result) => ticket.finish(id, result, sink),
+        let id = slot.id();
+        match start(slot, owner, ticket.event()) {
+            Started::Done(result) => {
+                ticket.finish(id, result, sink);
+                drop(permit);
+            }
             Started::Running(future) => {
-                let permit = call.permit.take();
                 running.push(async move { (id, complete(future).await, permit) });
             }
         }

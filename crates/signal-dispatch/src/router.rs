@@ -269,6 +269,9 @@ pub struct Router<T, K> {
     registry: Mutex<Registry<T, K>>,
     len: AtomicUsize,
     pruned: AtomicU64,
+    /// The unfiltered slots as of a route version, reused by sends until
+    /// routes change (see [`Router::unfiltered_snapshot`]).
+    snapshot: arc_swap::ArcSwapOption<Snapshot<T, K>>,
     #[cfg(signal_dispatch_loom)]
     publication: Mutex<()>,
     /// Bumped after every change of routes, with `changes` notified.
@@ -355,6 +358,7 @@ impl<T: Target, K: Key> Router<T, K> {
             }),
             len: AtomicUsize::new(0),
             pruned: AtomicU64::new(0),
+            snapshot: arc_swap::ArcSwapOption::empty(),
             #[cfg(signal_dispatch_loom)]
             publication: Mutex::new(()),
             version: AtomicU64::new(0),
@@ -628,7 +632,43 @@ impl<T: Target, K: Key> Router<T, K> {
 
     fn changed(&self) {
         self.version.fetch_add(1, Ordering::AcqRel);
+        // Callers hold no lock here, so dropping the stale snapshot (maybe
+        // the last reference to a removed slot) runs no user code under one.
+        drop(self.snapshot.swap(None));
         self.changes.notify(usize::MAX);
+    }
+
+    /// Every slot with an unfiltered route, as a shared snapshot: rebuilt
+    /// after a change of routes, else reused, so a send to many unfiltered
+    /// slots takes one reference count instead of one per slot (the slot
+    /// counts are what cost most in a batched fan-out, moving between the
+    /// sending core and the running one).
+    ///
+    /// The snapshot says which slots exist, not their state: users check
+    /// [`Slot::is_selectable`] and the target's liveness at each use, as
+    /// [`select`](Self::select) does. A snapshot built while a change
+    /// raced it is not kept.
+    pub(crate) fn unfiltered_snapshot(&self) -> Arc<Snapshot<T, K>> {
+        let version = self.version();
+        if let Some(snapshot) = self.snapshot.load().as_ref() {
+            if snapshot.version == version {
+                return snapshot.clone();
+            }
+        }
+        let mut slots = Vec::new();
+        {
+            let _publication = self.publication();
+            self.unfiltered.load().collect_all(&mut slots);
+        }
+        let fresh = Arc::new(Snapshot { version, slots });
+        let replaced = self.snapshot.swap(Some(fresh.clone()));
+        if self.version() != version {
+            // Routes changed while it was built: don't leave it for others.
+            let ours = self.snapshot.compare_and_swap(&Some(fresh.clone()), None);
+            drop(ours);
+        }
+        drop(replaced);
+        fresh
     }
 
     fn is_registered(registry: &Registry<T, K>, slot: &Slot<T, K>) -> bool {
@@ -913,6 +953,12 @@ impl<'a, K: Key> KeySet<'a, K> {
             KeySet::Large(keys) => Box::new(keys.iter().copied()),
         }
     }
+}
+
+/// The unfiltered slots of a router as of one route version.
+pub(crate) struct Snapshot<T, K> {
+    version: u64,
+    pub(crate) slots: Vec<Arc<Slot<T, K>>>,
 }
 
 /// Outside loom, the publication guard is nothing.

@@ -265,6 +265,13 @@ where
         if inner.is_blocked() {
             return Ok(0);
         }
+        if mode == Mode::Batched
+            && self.keys.is_empty()
+            && self.senders.is_empty()
+            && inner.flight.limit().is_none()
+        {
+            return self.schedule_unfiltered_batch(&executor);
+        }
         let selection = self.select();
         // Reserve room for every callback before claiming anything, so a
         // full signal rejects the send whole and burns no once-connection.
@@ -422,6 +429,7 @@ where
             let mut ticket = Ticket::new(delivery, calls.len());
             {
                 let mut sink = |finished| record(&mut report, finished);
+                let calls = calls.into_iter().map(Call::into_parts);
                 let run = std::pin::pin!(run_all(&mut ticket, calls, limit, &mut sink));
                 let _ = select(run, deadline.as_mut()).await;
             }
@@ -467,6 +475,71 @@ where
             record(&mut report, done);
         }
         Ok(pending(report, &ids))
+    }
+
+    /// [`schedule`](Self::schedule) for the commonest batched send: no key,
+    /// no sender, no in-flight limit. It reaches the unfiltered slots only,
+    /// and runs them from the router's shared snapshot of them: one
+    /// reference count per send instead of one per callback. The plan is
+    /// the same as [`plan`](Self::plan)'s, with the state checks of
+    /// [`select`](Self::select) done here.
+    fn schedule_unfiltered_batch(self, executor: &Resolved<'_>) -> Result<usize, SendError<A, K>> {
+        let inner = self.signal.inner();
+        let snapshot = inner.router.unfiltered_snapshot();
+        let mut picks: SmallVec<[(u32, crate::callback::Owner); 8]> = SmallVec::new();
+        let mut sinks = Vec::new();
+        for (index, slot) in snapshot.slots.iter().enumerate() {
+            if !slot.is_selectable() || !slot.target().is_live() {
+                continue;
+            }
+            let Some(owner) = slot.target().bind() else {
+                continue;
+            };
+            if !slot.claim() {
+                continue;
+            }
+            if slot.is_once() {
+                inner.router.remove(slot);
+            }
+            if slot.target().as_sink().is_some() {
+                sinks.push(slot.clone());
+            } else {
+                let index = u32::try_from(index).expect("fewer than 2^32 connections");
+                picks.push((index, owner));
+            }
+        }
+        let total = picks.len() + sinks.len();
+        if total == 0 {
+            return Ok(0);
+        }
+        #[cfg(feature = "tracing")]
+        let _span = tracing::trace_span!(
+            "send",
+            signal = inner.name(),
+            fanout = total,
+            mode = ?Mode::Batched
+        )
+        .entered();
+        let delivery = Arc::new(self.deliver(picks.len(), total, None));
+        feed(&delivery, &sinks);
+        if picks.is_empty() {
+            return Ok(total);
+        }
+        let mut ticket = Ticket::new(delivery.clone(), picks.len());
+        let spawned = executor.spawn(async move {
+            let calls = Picked {
+                slots: &snapshot.slots,
+                picks: picks.into_iter(),
+            };
+            run_all(&mut ticket, calls, None, &mut report_to(&delivery)).await;
+        });
+        match spawned {
+            Ok(()) => Ok(total),
+            Err(source) => Err(SendError::Spawn {
+                scheduled: sinks.len(),
+                source,
+            }),
+        }
     }
 
     /// The slots this send reaches, connected, live and unblocked.
@@ -551,6 +624,27 @@ where
     }
 }
 
+/// The calls of a snapshot send: the picked slots of the snapshot, with
+/// their owners. (A named iterator: a closure here defeats the `Send`
+/// inference of the task.)
+struct Picked<'a, A, K, R> {
+    slots: &'a [Arc<CallbackSlot<A, K, R>>],
+    picks: smallvec::IntoIter<[(u32, crate::callback::Owner); 8]>,
+}
+
+impl<'a, A, K, R> Iterator for Picked<'a, A, K, R> {
+    type Item = (
+        &'a CallbackSlot<A, K, R>,
+        crate::callback::Owner,
+        Option<crate::flight::Permit>,
+    );
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (index, owner) = self.picks.next()?;
+        Some((&*self.slots[index as usize], owner, None))
+    }
+}
+
 /// Why spawning one task per callback stopped early.
 enum Stop {
     Deadline,
@@ -629,6 +723,7 @@ where
     let mut ticket = Ticket::new(delivery.clone(), calls.len());
     let delivery = delivery.clone();
     executor.spawn(async move {
+        let calls = calls.into_iter().map(Call::into_parts);
         run_all(&mut ticket, calls, limit, &mut report_to(&delivery)).await;
     })
 }

@@ -139,3 +139,60 @@ async fn a_panic_in_a_batch_spares_the_rest_of_the_batch() {
     assert_eq!(runs.load(Ordering::SeqCst), 19);
     assert_eq!(failures.load(Ordering::SeqCst), 1);
 }
+
+/// A batched send naming no key runs from a snapshot of the unfiltered
+/// connections: it must still honour blocks, once-connections, dead owners
+/// and subscriptions, and follow connects and disconnects at once.
+#[tokio::test(flavor = "current_thread")]
+async fn batched_unfiltered_sends_follow_every_change_of_connections() {
+    use signal_dispatch::{Filter, weak};
+    use std::num::NonZeroUsize;
+
+    let signal: Signal = Signal::builder(()).mode(Mode::Batched).build();
+    let recorder = common::Recorder::new();
+    let r = recorder.clone();
+    let steady = signal.connect(move |_: Event| r.record("steady"));
+    assert_eq!(signal.send().schedule().unwrap(), 1);
+    assert_eq!(recorder.settle(1).await, ["steady"]);
+    recorder.clear();
+
+    // A new connection is in the very next send (the snapshot is rebuilt).
+    let r = recorder.clone();
+    signal.connect_once(move |_: Event| r.record("once"));
+    let owner = Arc::new(());
+    let r = recorder.clone();
+    signal.connect(weak(&owner, move |_: &(), _: Event| r.record("weak")));
+    let mut events = signal.subscribe(Filter::new(), NonZeroUsize::new(4).unwrap());
+    assert_eq!(signal.send().schedule().unwrap(), 4);
+    assert_eq!(recorder.settle(3).await, ["once", "steady", "weak"]);
+    recorder.clear();
+    assert!(futures::StreamExt::next(&mut events).await.is_some());
+
+    // The once-connection is gone, the dead owner is skipped, a blocked
+    // connection is skipped: all state the snapshot doesn't hold.
+    drop(owner);
+    let block = steady.block();
+    assert_eq!(
+        signal.send().schedule().unwrap(),
+        1,
+        "only the subscription"
+    );
+    drop(block);
+    assert_eq!(signal.send().schedule().unwrap(), 2);
+    assert_eq!(recorder.settle(1).await, ["steady"]);
+
+    // A disconnected callback is dropped at once, though a snapshot held it.
+    let (counter, token) = common::DropCounter::new();
+    let extra = signal.connect(move |_: Event| {
+        let _captured = &counter;
+    });
+    assert_eq!(signal.send().schedule().unwrap(), 3);
+    signal.drained().await;
+    extra.disconnect();
+    assert_eq!(
+        common::alive(&token),
+        0,
+        "the callback's captures were dropped"
+    );
+    assert_eq!(signal.send().schedule().unwrap(), 2);
+}

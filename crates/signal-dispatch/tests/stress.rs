@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use signal_dispatch::{Connection, Event, Filter, Signal};
+use signal_dispatch::{Connection, Event, Filter, Mode, Signal};
 
 const THREADS: usize = 8;
 const KEYS: [&str; 4] = ["a", "b", "c", "d"];
@@ -33,12 +33,27 @@ impl Rng {
 
 #[test]
 fn eight_threads_connecting_disconnecting_and_sending_account_exactly() {
+    stress(Mode::Spawned);
+}
+
+/// The same in batched mode, where a send naming no key runs from the
+/// router's shared snapshot of unfiltered connections, rebuilt as
+/// connections come and go.
+#[test]
+fn eight_threads_connecting_disconnecting_and_sending_in_batches_account_exactly() {
+    stress(Mode::Batched);
+}
+
+fn stress(mode: Mode) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .build()
         .unwrap();
     // The argument of each send is its sequence number.
-    let signal: Signal<u64> = Signal::builder(0).runtime(runtime.handle().clone()).build();
+    let signal: Signal<u64> = Signal::builder(0)
+        .runtime(runtime.handle().clone())
+        .mode(mode)
+        .build();
     let sequence = Arc::new(AtomicU64::new(1));
     let ran = Arc::new(AtomicUsize::new(0));
     let late_runs = Arc::new(AtomicUsize::new(0));
@@ -92,12 +107,13 @@ fn eight_threads_connecting_disconnecting_and_sending_account_exactly() {
                         }
                         _ => {
                             let send = sequence.fetch_add(1, Ordering::SeqCst);
-                            let count = signal
-                                .send()
-                                .key(KEYS[rng.below(KEYS.len())])
-                                .args(send)
-                                .schedule()
-                                .unwrap();
+                            // One send in four names no key: only the
+                            // unfiltered connections receive it.
+                            let mut builder = signal.send().args(send);
+                            if rng.below(4) != 0 {
+                                builder = builder.key(KEYS[rng.below(KEYS.len())]);
+                            }
+                            let count = builder.schedule().unwrap();
                             scheduled.fetch_add(count, Ordering::SeqCst);
                             sends.fetch_add(1, Ordering::Relaxed);
                         }
@@ -112,7 +128,7 @@ fn eight_threads_connecting_disconnecting_and_sending_account_exactly() {
     runtime.block_on(signal.drained());
     let (ran, scheduled) = (ran.load(Ordering::SeqCst), scheduled.load(Ordering::SeqCst));
     eprintln!(
-        "stress: {} threads, {:?}: {} connects, {} disconnects, {} sends, {} callbacks run",
+        "stress ({mode:?}): {} threads, {:?}: {} connects, {} disconnects, {} sends, {} callbacks run",
         THREADS,
         duration(),
         connects.load(Ordering::Relaxed),
