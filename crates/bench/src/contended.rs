@@ -34,14 +34,8 @@ pub fn two_threads(
             Box::new(move || {
                 done.expect(calls);
                 time_per_op(calls, || {
-                    std::thread::scope(|scope| {
-                        for _ in 0..2 {
-                            scope.spawn(|| {
-                                for _ in 0..sends / 2 {
-                                    signal.send().schedule().unwrap();
-                                }
-                            });
-                        }
+                    from_two_threads(sends, || {
+                        signal.send().schedule().unwrap();
                     });
                     runtime.block_on(done.wait());
                 })
@@ -57,19 +51,13 @@ pub fn two_threads(
             Box::new(move || {
                 done.expect(calls);
                 time_per_op(calls, || {
-                    std::thread::scope(|scope| {
-                        for _ in 0..2 {
-                            scope.spawn(|| {
-                                for _ in 0..sends / 2 {
-                                    let closures = closures.clone();
-                                    handle.spawn(async move {
-                                        for f in closures.iter() {
-                                            f();
-                                        }
-                                    });
-                                }
-                            });
-                        }
+                    from_two_threads(sends, || {
+                        let closures = closures.clone();
+                        handle.spawn(async move {
+                            for f in closures.iter() {
+                                f();
+                            }
+                        });
                     });
                     runtime.block_on(done.wait());
                 })
@@ -77,4 +65,17 @@ pub fn two_threads(
         ));
     }
     interleave(rounds, samplers)
+}
+
+/// Makes `sends` sends, half from each of two OS threads at once.
+fn from_two_threads(sends: usize, send: impl Fn() + Sync) {
+    std::thread::scope(|scope| {
+        for _ in 0..2 {
+            scope.spawn(|| {
+                for _ in 0..sends / 2 {
+                    send();
+                }
+            });
+        }
+    });
 }

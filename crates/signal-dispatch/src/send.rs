@@ -480,32 +480,26 @@ where
     /// [`schedule`](Self::schedule) for the commonest batched send: no key,
     /// no sender, no in-flight limit. It reaches the unfiltered slots only,
     /// and runs them from the router's shared snapshot of them: one
-    /// reference count per send instead of one per callback. The plan is
-    /// the same as [`plan`](Self::plan)'s, with the state checks of
-    /// [`select`](Self::select) done here.
+    /// reference count per send instead of one per callback. Each slot
+    /// passes the state checks [`select`](Self::select) makes, then
+    /// [`admit`](Self::admit), as in [`plan`](Self::plan).
     fn schedule_unfiltered_batch(self, executor: &Resolved<'_>) -> Result<usize, SendError<A, K>> {
         let inner = self.signal.inner();
         let snapshot = inner.router.unfiltered_snapshot();
         let mut picks: SmallVec<[(u32, crate::callback::Owner); 8]> = SmallVec::new();
         let mut sinks = Vec::new();
         for (index, slot) in snapshot.slots.iter().enumerate() {
+            // The state checks `select` makes; the snapshot holds none.
             if !slot.is_selectable() || !slot.target().is_live() {
                 continue;
             }
-            let Some(owner) = slot.target().bind() else {
-                continue;
-            };
-            if !slot.claim() {
-                continue;
-            }
-            if slot.is_once() {
-                inner.router.remove(slot);
-            }
-            if slot.target().as_sink().is_some() {
-                sinks.push(slot.clone());
-            } else {
-                let index = u32::try_from(index).expect("fewer than 2^32 connections");
-                picks.push((index, owner));
+            match self.admit(slot) {
+                Admit::Skip => {}
+                Admit::Sink => sinks.push(slot.clone()),
+                Admit::Call(owner) => {
+                    let index = u32::try_from(index).expect("fewer than 2^32 connections");
+                    picks.push((index, owner));
+                }
             }
         }
         let total = picks.len() + sinks.len();
@@ -567,27 +561,41 @@ where
             sinks: SmallVec::new(),
         };
         for slot in selection {
-            let Some(owner) = slot.target().bind() else {
-                continue;
-            };
-            if !slot.claim() {
-                continue;
-            }
-            if slot.is_once() {
-                self.signal.inner().router.remove(&slot);
-            }
-            if slot.target().as_sink().is_some() {
-                plan.sinks.push(slot);
-            } else {
-                let permit = permit();
-                plan.calls.push(Call {
-                    slot,
-                    owner,
-                    permit,
-                });
+            match self.admit(&slot) {
+                Admit::Skip => {}
+                Admit::Sink => plan.sinks.push(slot),
+                Admit::Call(owner) => {
+                    let permit = permit();
+                    plan.calls.push(Call {
+                        slot,
+                        owner,
+                        permit,
+                    });
+                }
             }
         }
         plan
+    }
+
+    /// What a selected slot becomes in this send, decided once for every
+    /// path: nothing (its owner died, or another send claimed its
+    /// once-connection), a subscription to feed, or a call with its bound
+    /// owner. Claims the slot, and disconnects a once-connection it claims.
+    fn admit(&self, slot: &CallbackSlot<A, K, R>) -> Admit {
+        let Some(owner) = slot.target().bind() else {
+            return Admit::Skip;
+        };
+        if !slot.claim() {
+            return Admit::Skip;
+        }
+        if slot.is_once() {
+            self.signal.inner().router.remove(slot);
+        }
+        if slot.target().as_sink().is_some() {
+            Admit::Sink
+        } else {
+            Admit::Call(owner)
+        }
     }
 
     /// Makes the send's shared state for `calls` callbacks, counting the
@@ -643,6 +651,13 @@ impl<'a, A, K, R> Iterator for Picked<'a, A, K, R> {
         let (index, owner) = self.picks.next()?;
         Some((&*self.slots[index as usize], owner, None))
     }
+}
+
+/// What [`SendBuilder::admit`] made of a selected slot.
+enum Admit {
+    Skip,
+    Sink,
+    Call(crate::callback::Owner),
 }
 
 /// Why spawning one task per callback stopped early.
