@@ -25,7 +25,7 @@ pub fn two_threads(
         .build();
     for _ in 0..fanout {
         let done = done.clone();
-        signal.connect(move |_: Event| done.hit());
+        signal.connect(move |_: &Event| done.hit());
     }
     {
         let done = done.clone();

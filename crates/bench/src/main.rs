@@ -4,11 +4,14 @@
 //!
 //! ```text
 //! signal-dispatch-bench [--quick | --smoke] [--json PATH] [--plots DIR] [--markdown PATH]
+//! signal-dispatch-bench [--quick] --only PREFIX[,PREFIX...]
 //! ```
 //!
 //! `--quick` takes under two minutes on two cores; the default (full) run is
 //! what `BENCHMARKS.md` reports; `--smoke` runs every scenario at tiny sizes
-//! to prove the harness works, and says nothing about speed.
+//! to prove the harness works, and says nothing about speed. `--only` runs
+//! just the scenarios whose names start with one of the prefixes (no memory
+//! figures, no reports written): for measuring one change quickly.
 
 mod churn;
 mod contended;
@@ -116,6 +119,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut profile = Profile::full();
     let (mut json_path, mut plots_dir, mut markdown_path) =
         (None::<PathBuf>, None::<PathBuf>, None::<PathBuf>);
+    let mut only: Option<Vec<String>> = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -125,6 +129,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--plots" => plots_dir = Some(args.next().ok_or("--plots needs a directory")?.into()),
             "--markdown" => {
                 markdown_path = Some(args.next().ok_or("--markdown needs a path")?.into())
+            }
+            "--only" => {
+                let prefixes = args.next().ok_or("--only needs scenario prefixes")?;
+                only = Some(prefixes.split(',').map(str::to_owned).collect());
             }
             "--replot" => {
                 // Redraw the plots of an earlier run from its JSON, measuring nothing.
@@ -140,13 +148,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             "--help" | "-h" => {
                 println!(
-                    "signal-dispatch-bench [--quick | --smoke] [--json PATH] [--plots DIR] [--markdown PATH]"
+                    "signal-dispatch-bench [--quick | --smoke] [--json PATH] [--plots DIR] [--markdown PATH]\n\
+                     signal-dispatch-bench [--quick] --only PREFIX[,PREFIX...]"
                 );
                 return Ok(());
             }
             other => return Err(format!("unknown argument {other:?} (try --help)").into()),
         }
     }
+
+    if only.is_some() && (json_path.is_some() || markdown_path.is_some() || plots_dir.is_some()) {
+        return Err("--only measures a subset: it writes no JSON, Markdown or plots".into());
+    }
+    let wanted = |scenario: &str| {
+        only.as_ref()
+            .is_none_or(|prefixes| prefixes.iter().any(|p| scenario.starts_with(p.as_str())))
+    };
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -163,6 +180,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let sends = (p.calls_per_sample / fanout).max(20);
         for kind in [Kind::Spawned, Kind::Batched, Kind::Inline] {
             let name = format!("fanout_{fanout}_{}", kind.name());
+            if !wanted(&name) {
+                continue;
+            }
             results.insert(
                 name.clone(),
                 fanout::run(&runtime, kind, fanout, sends, p.rounds),
@@ -172,6 +192,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     for &n in &p.keyed_sizes {
         let name = format!("keyed_{n}");
+        if !wanted(&name) {
+            continue;
+        }
         results.insert(
             name.clone(),
             routing::keyed(&runtime, n, p.route_sends, p.rounds),
@@ -180,6 +203,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     for &n in [p.keyed_sizes[0], *p.keyed_sizes.last().unwrap()].iter() {
         let name = format!("sender_{n}");
+        if !wanted(&name) {
+            continue;
+        }
         results.insert(
             name.clone(),
             routing::senders(&runtime, n, p.route_sends, p.rounds),
@@ -188,6 +214,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     for &n in &p.churn_sizes {
         let name = format!("connect_disconnect_{n}");
+        if !wanted(&name) {
+            continue;
+        }
         results.insert(
             name.clone(),
             churn::connect_disconnect(n, p.churn_cycles, p.churn_budget, p.rounds),
@@ -196,6 +225,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     for keys in [10, 1_000] {
         let name = format!("disconnect_{keys}_keys");
+        if !wanted(&name) {
+            continue;
+        }
         results.insert(
             name.clone(),
             churn::disconnect_keys(keys, p.disconnect_among, p.disconnect_cycles, p.rounds),
@@ -203,11 +235,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         report(&name, &results[&name]);
     }
     let name = "send_contended_2_threads".to_string();
-    results.insert(
-        name.clone(),
-        contended::two_threads(&runtime, 10, p.contended_sends, p.rounds),
-    );
-    report(&name, &results[&name]);
+    if wanted(&name) {
+        results.insert(
+            name.clone(),
+            contended::two_threads(&runtime, 10, p.contended_sends, p.rounds),
+        );
+        report(&name, &results[&name]);
+    }
+    if only.is_some() {
+        return Ok(());
+    }
 
     let bytes = memory::bytes_per_keyed_connection(p.memory_connections);
     println!(
@@ -294,7 +331,7 @@ fn report(scenario: &str, impls: &BTreeMap<&'static str, f64>) {
     rows.sort_by(|a, b| a.1.total_cmp(b.1));
     for (name, ns) in rows {
         println!(
-            "  {name:<22} {ns:>12.1} ns/op   {:>7.2}x signal_dispatch",
+            "  {name:<30} {ns:>12.1} ns/op   {:>7.2}x signal_dispatch",
             ns / ours
         );
     }
@@ -441,6 +478,8 @@ fn draw_plots(
             for (name, ns) in impls {
                 let label = match *name {
                     "signal_dispatch" => format!("signal_dispatch ({kind})"),
+                    // A variant of ours, in the tables only.
+                    "signal_dispatch_event_by_value" => continue,
                     // Peers and floors do the same thing in every "kind"
                     // they appear in; plot each once, from its natural kind.
                     "floor_direct" | "signals2" if kind != "inline" => continue,

@@ -39,7 +39,7 @@ pub fn keyed(
     let signal: Signal = Signal::builder(()).mode(Mode::Inline).build();
     for key in &keys {
         let done = done.clone();
-        signal.connect_filtered(Filter::new().key(key.clone()), move |_: Event| done.hit());
+        signal.connect_filtered(Filter::new().key(key.clone()), move |_: &Event| done.hit());
     }
     {
         let (done, keys, order) = (done.clone(), &keys, &order);
@@ -125,7 +125,7 @@ pub fn senders(
     let signal: Signal = Signal::builder(()).mode(Mode::Inline).build();
     for object in &objects {
         let done = done.clone();
-        signal.connect_filtered(Filter::new().sender(object), move |_: Event| done.hit());
+        signal.connect_filtered(Filter::new().sender(object), move |_: &Event| done.hit());
     }
     {
         let (done, objects, order) = (done.clone(), &objects, &order);

@@ -75,6 +75,10 @@ pub mod marker {
     #[derive(Debug)]
     pub struct ByRef<O>(PhantomData<fn() -> O>);
 
+    /// A synchronous callable borrowing the event (`&Event`), returning `O`.
+    #[derive(Debug)]
+    pub struct Lent<O>(PhantomData<fn() -> O>);
+
     /// A method of a weakly held owner, itself of kind `M`.
     #[derive(Debug)]
     pub struct Owned<M>(PhantomData<fn() -> M>);
@@ -90,10 +94,13 @@ pub mod marker {
 /// One trait covers every kind of callable. It is implemented for:
 ///
 /// - functions and closures `Fn(Event<A, K, R>) -> O`,
+/// - functions and closures borrowing the event, `Fn(&Event<A, K, R>) -> O`:
+///   the cheapest kind, as the send lends its one event to them instead of
+///   giving each its own reference-counted handle (they can still clone it),
 /// - `async fn`s, async closures, and closures returning a future,
 ///   `Fn(Event<A, K, R>) -> impl Future<Output = O>`,
 /// - methods of an object held weakly, through [`weak`]: `Fn(Arc<T>, Event)`
-///   (sync or async) and `Fn(&T, Event)` (sync),
+///   (sync or async), `Fn(&T, Event)` and `Fn(&T, &Event)` (sync),
 ///
 /// where the output `O` is `R` or `Result<R, E>` (see [`Outcome`]); `R` is
 /// `()` unless the signal declares another result type.
@@ -124,23 +131,28 @@ pub mod marker {
 /// use signal_dispatch::{Event, Signal, weak};
 ///
 /// fn function(_: Event) {}
+/// fn borrowing_function(_: &Event) {}
 /// async fn async_function(_: Event) {}
 /// struct Owner;
 /// impl Owner {
 ///     fn method(&self, _: Event) {}
+///     fn borrowing_method(&self, _: &Event) {}
 ///     async fn async_method(self: Arc<Self>, _: Event) {}
 /// }
 ///
 /// let signal: Signal = Signal::new();
 /// let owner = Arc::new(Owner);
 /// signal.connect(function);
+/// signal.connect(borrowing_function);
 /// signal.connect(async_function);
 /// signal.connect(|_event: Event| println!("closure"));
+/// signal.connect(|event: &Event| println!("borrowing closure: {:?}", event.keys()));
 /// signal.connect(async |_event: Event| println!("async closure"));
 /// signal.connect(|_event: Event| async { Ok::<(), std::io::Error>(()) });
 /// signal.connect(weak(&owner, Owner::method));
+/// signal.connect(weak(&owner, Owner::borrowing_method));
 /// signal.connect(weak(&owner, Owner::async_method));
-/// assert_eq!(signal.len(), 7);
+/// assert_eq!(signal.len(), 10);
 /// ```
 pub trait Handler<A, K, R, M>: Sized + Send + Sync + 'static {
     /// Type-erases the handler into a stored callback.
@@ -163,36 +175,66 @@ pub trait Handler<A, K, R, M>: Sized + Send + Sync + 'static {
 /// assert!(!callback.is_live());
 /// ```
 pub struct Callback<A = (), K = String, R = ()> {
-    erased: Box<dyn Erased<A, K, R>>,
+    body: Body<A, K, R>,
+}
+
+/// What a callback is. The kind is a variant rather than a method of the
+/// erased callable, so a send learns a strong callback's liveness and
+/// owner (always live, none) without an indirect call.
+enum Body<A, K, R> {
+    /// A callable held strongly.
+    Strong(Box<dyn Erased<A, K, R>>),
+    /// A method of an owner held weakly.
+    Weak(Box<dyn ErasedWeak<A, K, R>>),
+    /// A subscription's buffer: fed at send time, no user code.
+    Sink(Arc<dyn Sink<A, K, R>>),
 }
 
 impl<A: 'static, K: 'static, R: 'static> Callback<A, K, R> {
     pub(crate) fn sink(sink: Arc<dyn Sink<A, K, R>>) -> Self {
         Callback {
-            erased: Box::new(SinkBody(sink)),
+            body: Body::Sink(sink),
         }
     }
 
     /// Whether the callback can still run (its weak owner, if any, is alive).
     pub fn is_live(&self) -> bool {
-        self.erased.is_live()
+        match &self.body {
+            Body::Strong(_) => true,
+            Body::Weak(weak) => weak.is_live(),
+            Body::Sink(sink) => sink.is_live(),
+        }
     }
 
     /// The subscription buffer this callback feeds, if it is one.
     pub(crate) fn as_sink(&self) -> Option<&dyn Sink<A, K, R>> {
-        self.erased.as_sink()
+        match &self.body {
+            Body::Sink(sink) => Some(&**sink),
+            _ => None,
+        }
     }
 
     /// Takes what a call needs before it is scheduled: `None` if the owner
     /// died, otherwise the owner (if any), kept alive until the call.
     pub(crate) fn bind(&self) -> Option<Owner> {
-        self.erased.bind()
+        match &self.body {
+            Body::Strong(_) => Some(None),
+            Body::Weak(weak) => weak.bind(),
+            Body::Sink(sink) => sink.is_live().then_some(None),
+        }
     }
 
-    /// Calls the callback (a sync one runs now; an async one returns its
-    /// future). A sink is fed instead.
-    pub(crate) fn invoke(&self, owner: Owner, event: Event<A, K, R>) -> Invocation<R> {
-        self.erased.invoke(owner, event)
+    /// Calls the callback with the send's event, lent (a sync one runs now;
+    /// an async one returns its future). A sink is fed instead.
+    pub(crate) fn invoke(&self, owner: Owner, event: &Event<A, K, R>) -> Invocation<R> {
+        match &self.body {
+            Body::Strong(strong) => strong.invoke(owner, event),
+            Body::Weak(weak) => weak.invoke(owner, event),
+            Body::Sink(sink) => {
+                sink.push(event.clone());
+                Invocation::Streamed
+            }
+        }
     }
 }
 
@@ -230,96 +272,96 @@ pub(crate) trait Sink<A, K, R>: Send + Sync + 'static {
     fn is_live(&self) -> bool;
 }
 
+/// A callable, type-erased.
 trait Erased<A, K, R>: Send + Sync + 'static {
+    fn invoke(&self, owner: Owner, event: &Event<A, K, R>) -> Invocation<R>;
+}
+
+/// A method of a weakly held owner, type-erased.
+trait ErasedWeak<A, K, R>: Erased<A, K, R> {
     fn is_live(&self) -> bool;
     fn bind(&self) -> Option<Owner>;
-    fn invoke(&self, owner: Owner, event: Event<A, K, R>) -> Invocation<R>;
-
-    /// The subscription buffer, for the one kind of callback that is one.
-    fn as_sink(&self) -> Option<&dyn Sink<A, K, R>> {
-        None
-    }
 }
 
-/// A subscription's buffer as a callback: fed at send time, no user code.
-struct SinkBody<A, K, R>(Arc<dyn Sink<A, K, R>>);
-
-impl<A: 'static, K: 'static, R: 'static> Erased<A, K, R> for SinkBody<A, K, R> {
-    fn is_live(&self) -> bool {
-        self.0.is_live()
-    }
-
-    fn bind(&self) -> Option<Owner> {
-        self.0.is_live().then_some(None)
-    }
-
-    fn invoke(&self, _owner: Owner, event: Event<A, K, R>) -> Invocation<R> {
-        self.0.push(event);
-        Invocation::Streamed
-    }
-
-    fn as_sink(&self) -> Option<&dyn Sink<A, K, R>> {
-        Some(&*self.0)
-    }
+/// A callable of kind `M` (see [`marker`]), called with its owner `T`
+/// (`()` for a callable held strongly) and the send's event, lent: kinds
+/// taking the event by value clone it.
+trait Invoke<T, A, K, R, M>: Send + Sync + 'static {
+    fn invoke(&self, owner: T, event: &Event<A, K, R>) -> Invocation<R>;
 }
 
-/// A callable over `Args` of kind `M` (see [`marker`]).
-trait Invoke<Args, R, M>: Send + Sync + 'static {
-    fn invoke(&self, args: Args) -> Invocation<R>;
-}
-
-impl<F, O, R, A, K> Invoke<(Event<A, K, R>,), R, marker::Sync<O>> for F
+impl<F, O, R, A, K> Invoke<(), A, K, R, marker::Sync<O>> for F
 where
     F: Fn(Event<A, K, R>) -> O + Send + Sync + 'static,
     O: Outcome<R>,
 {
-    fn invoke(&self, (event,): (Event<A, K, R>,)) -> Invocation<R> {
+    fn invoke(&self, (): (), event: &Event<A, K, R>) -> Invocation<R> {
+        Invocation::Ready(Outcome::<R>::into_result(self(event.clone())))
+    }
+}
+
+impl<F, O, R, A, K> Invoke<(), A, K, R, marker::Lent<O>> for F
+where
+    F: Fn(&Event<A, K, R>) -> O + Send + Sync + 'static,
+    O: Outcome<R>,
+{
+    fn invoke(&self, (): (), event: &Event<A, K, R>) -> Invocation<R> {
         Invocation::Ready(Outcome::<R>::into_result(self(event)))
     }
 }
 
-impl<F, Fut, R, A, K> Invoke<(Event<A, K, R>,), R, marker::Async<Fut>> for F
+impl<F, Fut, R, A, K> Invoke<(), A, K, R, marker::Async<Fut>> for F
 where
     F: Fn(Event<A, K, R>) -> Fut + Send + Sync + 'static,
     Fut: Future + Send + 'static,
     Fut::Output: Outcome<R>,
 {
-    fn invoke(&self, (event,): (Event<A, K, R>,)) -> Invocation<R> {
-        let future = self(event);
+    fn invoke(&self, (): (), event: &Event<A, K, R>) -> Invocation<R> {
+        let future = self(event.clone());
         Invocation::Pending(Box::pin(
             async move { Outcome::<R>::into_result(future.await) },
         ))
     }
 }
 
-impl<F, O, R, T, A, K> Invoke<(Arc<T>, Event<A, K, R>), R, marker::Sync<O>> for F
+impl<F, O, R, T, A, K> Invoke<Arc<T>, A, K, R, marker::Sync<O>> for F
 where
     F: Fn(Arc<T>, Event<A, K, R>) -> O + Send + Sync + 'static,
     O: Outcome<R>,
 {
-    fn invoke(&self, (owner, event): (Arc<T>, Event<A, K, R>)) -> Invocation<R> {
-        Invocation::Ready(Outcome::<R>::into_result(self(owner, event)))
+    fn invoke(&self, owner: Arc<T>, event: &Event<A, K, R>) -> Invocation<R> {
+        Invocation::Ready(Outcome::<R>::into_result(self(owner, event.clone())))
     }
 }
 
-impl<F, O, R, T, A, K> Invoke<(Arc<T>, Event<A, K, R>), R, marker::ByRef<O>> for F
+impl<F, O, R, T, A, K> Invoke<Arc<T>, A, K, R, marker::ByRef<O>> for F
 where
     F: Fn(&T, Event<A, K, R>) -> O + Send + Sync + 'static,
     O: Outcome<R>,
 {
-    fn invoke(&self, (owner, event): (Arc<T>, Event<A, K, R>)) -> Invocation<R> {
+    fn invoke(&self, owner: Arc<T>, event: &Event<A, K, R>) -> Invocation<R> {
+        Invocation::Ready(Outcome::<R>::into_result(self(&owner, event.clone())))
+    }
+}
+
+impl<F, O, R, T, A, K> Invoke<Arc<T>, A, K, R, marker::Lent<O>> for F
+where
+    F: Fn(&T, &Event<A, K, R>) -> O + Send + Sync + 'static,
+    O: Outcome<R>,
+{
+    fn invoke(&self, owner: Arc<T>, event: &Event<A, K, R>) -> Invocation<R> {
         Invocation::Ready(Outcome::<R>::into_result(self(&owner, event)))
     }
 }
 
-impl<F, Fut, R, T, A, K> Invoke<(Arc<T>, Event<A, K, R>), R, marker::Async<Fut>> for F
+impl<F, Fut, R, T, A, K> Invoke<Arc<T>, A, K, R, marker::Async<Fut>> for F
 where
     F: Fn(Arc<T>, Event<A, K, R>) -> Fut + Send + Sync + 'static,
     Fut: Future + Send + 'static,
     Fut::Output: Outcome<R>,
 {
-    fn invoke(&self, (owner, event): (Arc<T>, Event<A, K, R>)) -> Invocation<R> {
-        let future = self(owner, event);
+    fn invoke(&self, owner: Arc<T>, event: &Event<A, K, R>) -> Invocation<R> {
+        let future = self(owner, event.clone());
         Invocation::Pending(Box::pin(
             async move { Outcome::<R>::into_result(future.await) },
         ))
@@ -334,28 +376,20 @@ struct Strong<F, M> {
 
 impl<F, M, A, K, R> Erased<A, K, R> for Strong<F, M>
 where
-    F: Invoke<(Event<A, K, R>,), R, M>,
+    F: Invoke<(), A, K, R, M>,
     M: 'static,
     A: 'static,
     K: 'static,
     R: 'static,
 {
-    fn is_live(&self) -> bool {
-        true
-    }
-
-    fn bind(&self) -> Option<Owner> {
-        Some(None)
-    }
-
-    fn invoke(&self, _owner: Owner, event: Event<A, K, R>) -> Invocation<R> {
-        self.call.invoke((event,))
+    fn invoke(&self, _owner: Owner, event: &Event<A, K, R>) -> Invocation<R> {
+        self.call.invoke((), event)
     }
 }
 
 impl<F, M, A, K, R> Handler<A, K, R, marker::Direct<M>> for F
 where
-    F: Invoke<(Event<A, K, R>,), R, M>,
+    F: Invoke<(), A, K, R, M>,
     M: 'static,
     A: Send + Sync + 'static,
     K: Key,
@@ -363,10 +397,10 @@ where
 {
     fn into_callback(self) -> Callback<A, K, R> {
         Callback {
-            erased: Box::new(Strong {
+            body: Body::Strong(Box::new(Strong {
                 call: self,
                 _kind: PhantomData,
-            }),
+            })),
         }
     }
 }
@@ -403,7 +437,8 @@ pub struct WeakMethod<T, F> {
 /// reclaimed by the signal's next connect or disconnect (or
 /// [`Signal::prune`](crate::Signal::prune)) — no send is needed.
 ///
-/// `method` takes the owner as `&T` (sync), or as `Arc<T>` (sync or async).
+/// `method` takes the owner as `&T` (sync), or as `Arc<T>` (sync or async),
+/// and the event by value, or (sync, with the owner as `&T`) by reference.
 ///
 /// # Examples
 ///
@@ -455,7 +490,28 @@ struct WeakCallback<T, F, M> {
 impl<T, F, M, A, K, R> Erased<A, K, R> for WeakCallback<T, F, M>
 where
     T: Any + Send + Sync,
-    F: Invoke<(Arc<T>, Event<A, K, R>), R, M>,
+    F: Invoke<Arc<T>, A, K, R, M>,
+    M: 'static,
+    A: 'static,
+    K: 'static,
+    R: 'static,
+{
+    fn invoke(&self, owner: Owner, event: &Event<A, K, R>) -> Invocation<R> {
+        // `bind` gave this owner, so the downcast cannot fail; should it
+        // ever, report it rather than call a method without its owner.
+        match owner.and_then(|owner| owner.downcast::<T>().ok()) {
+            Some(owner) => self.method.invoke(owner, event),
+            None => Invocation::Ready(Err(CallbackError::from(
+                "the callback's owner was not bound",
+            ))),
+        }
+    }
+}
+
+impl<T, F, M, A, K, R> ErasedWeak<A, K, R> for WeakCallback<T, F, M>
+where
+    T: Any + Send + Sync,
+    F: Invoke<Arc<T>, A, K, R, M>,
     M: 'static,
     A: 'static,
     K: 'static,
@@ -469,23 +525,12 @@ where
         let owner: Arc<dyn Any + Send + Sync> = self.owner.upgrade()?;
         Some(Some(owner))
     }
-
-    fn invoke(&self, owner: Owner, event: Event<A, K, R>) -> Invocation<R> {
-        // `bind` gave this owner, so the downcast cannot fail; should it
-        // ever, report it rather than call a method without its owner.
-        match owner.and_then(|owner| owner.downcast::<T>().ok()) {
-            Some(owner) => self.method.invoke((owner, event)),
-            None => Invocation::Ready(Err(CallbackError::from(
-                "the callback's owner was not bound",
-            ))),
-        }
-    }
 }
 
 impl<T, F, M, A, K, R> Handler<A, K, R, marker::Owned<M>> for WeakMethod<T, F>
 where
     T: Any + Send + Sync,
-    F: Invoke<(Arc<T>, Event<A, K, R>), R, M>,
+    F: Invoke<Arc<T>, A, K, R, M>,
     M: 'static,
     A: Send + Sync + 'static,
     K: Key,
@@ -493,11 +538,11 @@ where
 {
     fn into_callback(self) -> Callback<A, K, R> {
         Callback {
-            erased: Box::new(WeakCallback {
+            body: Body::Weak(Box::new(WeakCallback {
                 owner: self.owner,
                 method: self.method,
                 _kind: PhantomData,
-            }),
+            })),
         }
     }
 }

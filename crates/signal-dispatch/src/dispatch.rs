@@ -61,7 +61,8 @@ where
     K: Key,
     R: Send + 'static,
 {
-    delivery: Arc<Delivery<A, K, R>>,
+    /// The send's event, lent to each call (it holds the send's delivery).
+    event: Event<A, K, R>,
     calls: usize,
     finished: usize,
 }
@@ -74,36 +75,32 @@ where
 {
     pub(crate) fn new(delivery: Arc<Delivery<A, K, R>>, calls: usize) -> Self {
         Ticket {
-            delivery,
+            event: Event::new(delivery),
             calls,
             finished: 0,
         }
     }
 
-    fn event(&self) -> Event<A, K, R> {
-        Event::new(self.delivery.clone())
+    fn delivery(&self) -> &Delivery<A, K, R> {
+        self.event.delivery()
     }
 
-    /// Accounts for one call's outcome, handing it to `sink`.
+    /// Accounts for one call's outcome, handing it to `outcomes`.
     fn finish(
         &mut self,
         id: ConnectionId,
         result: Result<R, Cause>,
-        sink: &mut impl FnMut(Finished<R>),
+        outcomes: &mut impl Outcomes<R>,
     ) {
-        let finished = match result {
-            Ok(value) => Finished::Value(id, value),
-            Err(cause) => {
-                self.delivery
-                    .signal
-                    .inner()
-                    .counters
-                    .add(Counter::Failed, 1);
-                Finished::Failed(Failure::new(id, self.delivery.signal.name(), cause))
-            }
-        };
         self.finished += 1;
-        sink(finished);
+        match result {
+            Ok(value) => outcomes.value(id, value),
+            Err(cause) => {
+                let signal = &self.delivery().signal;
+                signal.inner().counters.add(Counter::Failed, 1);
+                outcomes.failure(Failure::new(id, signal.name(), cause));
+            }
+        }
     }
 }
 
@@ -114,12 +111,12 @@ where
     R: Send + 'static,
 {
     fn drop(&mut self) {
-        self.delivery.settle(self.calls, self.finished);
+        self.delivery().settle(self.calls, self.finished);
     }
 }
 
 /// Starts a callback, catching a panic in its synchronous part.
-fn start<A, K, R>(slot: &CallbackSlot<A, K, R>, owner: Owner, event: Event<A, K, R>) -> Started<R>
+fn start<A, K, R>(slot: &CallbackSlot<A, K, R>, owner: Owner, event: &Event<A, K, R>) -> Started<R>
 where
     A: 'static,
     K: 'static,
@@ -150,24 +147,50 @@ async fn complete<R>(future: BoxFuture<'static, Result<R, CallbackError>>) -> Re
     }
 }
 
-/// Where the outcomes of a send's tasks go: to the awaiting sender if one
-/// still listens, else (failures only) to the error hook.
-pub(crate) fn report<A, K, R>(delivery: &Delivery<A, K, R>) -> impl FnMut(Finished<R>) + '_
+/// Where a task hands its calls' outcomes.
+pub(crate) trait Outcomes<R> {
+    /// A call returned `value`.
+    fn value(&mut self, id: ConnectionId, value: R);
+    /// A call failed.
+    fn failure(&mut self, failure: Failure);
+
+    /// Takes an outcome as the awaiting sender's channel carries it.
+    fn record(&mut self, finished: Finished<R>) {
+        match finished {
+            Finished::Value(id, value) => self.value(id, value),
+            Finished::Failed(failure) => self.failure(failure),
+        }
+    }
+}
+
+/// The outcomes of a send's tasks: to the awaiting sender if one still
+/// listens, else (failures only) to the error hook. Values nobody awaits are
+/// dropped where they are made.
+pub(crate) struct ToSender<'a, A, K, R>(pub(crate) &'a Delivery<A, K, R>);
+
+impl<A, K, R> Outcomes<R> for ToSender<'_, A, K, R>
 where
     A: Send + Sync + 'static,
     K: Key,
     R: Send + 'static,
 {
-    move |finished| {
-        let unheard = match delivery.reporter() {
+    fn value(&mut self, id: ConnectionId, value: R) {
+        if let Some(reporter) = self.0.reporter() {
+            // A closed channel: the sender stopped waiting.
+            let _ = reporter.unbounded_send(Finished::Value(id, value));
+        }
+    }
+
+    fn failure(&mut self, failure: Failure) {
+        let unheard = match self.0.reporter() {
             Some(reporter) => reporter
-                .unbounded_send(finished)
+                .unbounded_send(Finished::Failed(failure))
                 .err()
                 .map(|e| e.into_inner()),
-            None => Some(finished),
+            None => Some(Finished::Failed(failure)),
         };
         if let Some(Finished::Failed(failure)) = unheard {
-            delivery.signal.report(failure);
+            self.0.signal.report(failure);
         }
     }
 }
@@ -180,17 +203,17 @@ where
     R: Send + 'static,
 {
     let id = call.slot.id();
-    let result = match start(&call.slot, call.owner.take(), ticket.event()) {
+    let result = match start(&call.slot, call.owner.take(), &ticket.event) {
         Started::Done(result) => result,
         Started::Running(future) => complete(future).await,
     };
-    let delivery = ticket.delivery.clone();
-    ticket.finish(id, result, &mut report(&delivery));
+    let delivery = ticket.event.delivery().clone();
+    ticket.finish(id, result, &mut ToSender(&delivery));
     drop(call);
 }
 
 /// Runs many callbacks in the current task: sync ones one after another,
-/// async ones concurrently, handing each outcome to `sink`. With `limit`,
+/// async ones concurrently, handing each outcome to `outcomes`. With `limit`,
 /// takes a permit before starting each call that has none, driving the
 /// running ones while it waits, so a send larger than the limit still makes
 /// progress.
@@ -201,14 +224,15 @@ pub(crate) async fn run_all<A, K, R, S>(
     ticket: &mut Ticket<A, K, R>,
     calls: impl IntoIterator<Item = (S, Owner, Option<Permit>)>,
     limit: Option<Arc<Semaphore>>,
-    sink: &mut impl FnMut(Finished<R>),
+    outcomes: &mut impl Outcomes<R>,
 ) where
     A: Send + Sync + 'static,
     K: Key,
     R: Send + 'static,
     S: Borrow<CallbackSlot<A, K, R>>,
 {
-    let mut running = FuturesUnordered::new();
+    // Made at the first async callback: most sends have none.
+    let mut running = None;
     for (slot, owner, mut permit) in calls {
         let slot = slot.borrow();
         if let (None, Some(semaphore)) = (&permit, &limit) {
@@ -216,14 +240,15 @@ pub(crate) async fn run_all<A, K, R, S>(
                 if let Some(permit) = semaphore.try_acquire_arc() {
                     break permit;
                 }
-                if running.is_empty() {
+                let Some(running) = running.as_mut().filter(|r: &&mut Running<_>| !r.is_empty())
+                else {
                     break semaphore.acquire_arc().await;
-                }
+                };
                 let acquire = std::pin::pin!(semaphore.acquire_arc());
                 match select(acquire, running.next()).await {
                     Either::Left((permit, _)) => break permit,
                     Either::Right((Some((id, result, permit)), _)) => {
-                        ticket.finish(id, result, sink);
+                        ticket.finish(id, result, outcomes);
                         drop(permit);
                     }
                     Either::Right((None, _)) => {}
@@ -231,18 +256,36 @@ pub(crate) async fn run_all<A, K, R, S>(
             });
         }
         let id = slot.id();
-        match start(slot, owner, ticket.event()) {
+        match start(slot, owner, &ticket.event) {
             Started::Done(result) => {
-                ticket.finish(id, result, sink);
+                ticket.finish(id, result, outcomes);
                 drop(permit);
             }
             Started::Running(future) => {
-                running.push(async move { (id, complete(future).await, permit) });
+                running
+                    .get_or_insert_with(Running::new)
+                    .push(running_call(id, future, permit));
             }
         }
     }
+    let Some(mut running) = running else {
+        return;
+    };
     while let Some((id, result, permit)) = running.next().await {
-        ticket.finish(id, result, sink);
+        ticket.finish(id, result, outcomes);
         drop(permit);
     }
+}
+
+/// The async calls of a [`run_all`] still running.
+type Running<F> = FuturesUnordered<F>;
+
+/// An async call of [`run_all`], to its outcome, with its identity and the
+/// permit it holds until then.
+async fn running_call<R>(
+    id: ConnectionId,
+    future: BoxFuture<'static, Result<R, CallbackError>>,
+    permit: Option<Permit>,
+) -> (ConnectionId, Result<R, Cause>, Option<Permit>) {
+    (id, complete(future).await, permit)
 }

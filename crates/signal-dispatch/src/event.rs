@@ -124,6 +124,11 @@ impl<A, K, R> Event<A, K, R> {
         Event { delivery }
     }
 
+    /// The send this event belongs to.
+    pub(crate) fn delivery(&self) -> &Arc<Delivery<A, K, R>> {
+        &self.delivery
+    }
+
     /// The signal that was sent (compare with `==`: signals are equal when
     /// they are the same signal).
     pub fn signal(&self) -> &Signal<A, K, R> {

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use smallvec::SmallVec;
+
 use crate::connection::ConnectionId;
 use crate::error::Failure;
 
@@ -40,7 +42,7 @@ pub struct Report<R = ()> {
     pub(crate) streamed: usize,
     pub(crate) pending: Vec<ConnectionId>,
     /// The connections that returned a value, to tell the pending ones.
-    pub(crate) finished_ids: Vec<ConnectionId>,
+    pub(crate) finished_ids: SmallVec<[ConnectionId; 4]>,
 }
 
 impl<R> Report<R> {
@@ -51,8 +53,15 @@ impl<R> Report<R> {
             failures: Vec::new(),
             streamed: 0,
             pending: Vec::new(),
-            finished_ids: Vec::new(),
+            finished_ids: SmallVec::new(),
         }
+    }
+
+    /// Makes room for the outcomes of `calls` callbacks, so that recording
+    /// them does not grow the vectors one by one.
+    pub(crate) fn reserve(&mut self, calls: usize) {
+        self.values.reserve(calls);
+        self.finished_ids.reserve(calls);
     }
 
     /// How many connections the send reached (callbacks and subscriptions).

@@ -14,7 +14,7 @@ use smallvec::SmallVec;
 use crate::callback::Callback;
 use crate::connection::ConnectionId;
 use crate::dispatch::{
-    Call, CallbackSlot, Calls, Finished, Ticket, report as report_to, run_all, run_one,
+    Call, CallbackSlot, Calls, Finished, Outcomes, Ticket, ToSender, run_all, run_one,
 };
 use crate::error::{SendError, Unsent};
 use crate::event::{Delivery, Event};
@@ -265,11 +265,7 @@ where
         if inner.is_blocked() {
             return Ok(0);
         }
-        if mode == Mode::Batched
-            && self.keys.is_empty()
-            && self.senders.is_empty()
-            && inner.flight.limit().is_none()
-        {
+        if mode == Mode::Batched && self.is_unfiltered() && inner.flight.limit().is_none() {
             return self.schedule_unfiltered_batch(&executor);
         }
         let selection = self.select();
@@ -410,6 +406,9 @@ where
         if inner.is_blocked() {
             return Ok(Report::empty());
         }
+        if mode == Mode::Inline && self.is_unfiltered() && inner.flight.limit().is_none() {
+            return Ok(self.wait_unfiltered_inline(deadline).await);
+        }
         let Plan { calls, sinks } = self.plan(self.select(), || None);
         let mut report = Report::empty();
         report.scheduled = calls.len() + sinks.len();
@@ -417,6 +416,7 @@ where
         if report.scheduled == 0 {
             return Ok(report);
         }
+        report.reserve(calls.len());
         let ids: SmallVec<[ConnectionId; 8]> = calls.iter().map(|call| call.slot.id()).collect();
         let limit = inner.flight.semaphore().cloned();
         let mut deadline = std::pin::pin!(deadline);
@@ -428,9 +428,8 @@ where
             feed(&delivery, &sinks);
             let mut ticket = Ticket::new(delivery, calls.len());
             {
-                let mut sink = |finished| record(&mut report, finished);
                 let calls = calls.into_iter().map(Call::into_parts);
-                let run = std::pin::pin!(run_all(&mut ticket, calls, limit, &mut sink));
+                let run = std::pin::pin!(run_all(&mut ticket, calls, limit, &mut report));
                 let _ = select(run, deadline.as_mut()).await;
             }
             drop(ticket);
@@ -468,40 +467,30 @@ where
             while let Either::Left((Some(done), _)) =
                 select(finished.next(), deadline.as_mut()).await
             {
-                record(&mut report, done);
+                report.record(done);
             }
         }
         while let Ok(done) = finished.try_recv() {
-            record(&mut report, done);
+            report.record(done);
         }
         Ok(pending(report, &ids))
     }
 
+    /// Whether the send names no key and no sender: it reaches the
+    /// unfiltered connections only, and can run from the router's snapshot
+    /// of them.
+    fn is_unfiltered(&self) -> bool {
+        self.keys.is_empty() && self.senders.is_empty()
+    }
+
     /// [`schedule`](Self::schedule) for the commonest batched send: no key,
-    /// no sender, no in-flight limit. It reaches the unfiltered slots only,
-    /// and runs them from the router's shared snapshot of them: one
-    /// reference count per send instead of one per callback. Each slot
-    /// passes the state checks [`select`](Self::select) makes, then
-    /// [`admit`](Self::admit), as in [`plan`](Self::plan).
+    /// no sender, no in-flight limit. It runs the unfiltered slots from the
+    /// router's shared snapshot of them: one reference count per send
+    /// instead of one per callback (see [`pick`](Self::pick)).
     fn schedule_unfiltered_batch(self, executor: &Resolved<'_>) -> Result<usize, SendError<A, K>> {
         let inner = self.signal.inner();
         let snapshot = inner.router.unfiltered_snapshot();
-        let mut picks: SmallVec<[(u32, crate::callback::Owner); 8]> = SmallVec::new();
-        let mut sinks = Vec::new();
-        for (index, slot) in snapshot.slots.iter().enumerate() {
-            // The state checks `select` makes; the snapshot holds none.
-            if !slot.is_selectable() || !slot.target().is_live() {
-                continue;
-            }
-            match self.admit(slot) {
-                Admit::Skip => {}
-                Admit::Sink => sinks.push(slot.clone()),
-                Admit::Call(owner) => {
-                    let index = u32::try_from(index).expect("fewer than 2^32 connections");
-                    picks.push((index, owner));
-                }
-            }
-        }
+        let (picks, sinks) = self.pick(&snapshot.slots);
         let total = picks.len() + sinks.len();
         if total == 0 {
             return Ok(0);
@@ -521,11 +510,9 @@ where
         }
         let mut ticket = Ticket::new(delivery.clone(), picks.len());
         let spawned = executor.spawn(async move {
-            let calls = Picked {
-                slots: &snapshot.slots,
-                picks: picks.into_iter(),
-            };
-            run_all(&mut ticket, calls, None, &mut report_to(&delivery)).await;
+            let mut picks = picks;
+            let calls = Picked::new(&snapshot.slots, &mut picks);
+            run_all(&mut ticket, calls, None, &mut ToSender(&delivery)).await;
         });
         match spawned {
             Ok(()) => Ok(total),
@@ -534,6 +521,64 @@ where
                 source,
             }),
         }
+    }
+
+    /// [`wait_until`](Self::wait_until) for an inline send naming no key
+    /// and no sender, on a signal with no in-flight limit: the callbacks run
+    /// here, from the router's snapshot, with no reference count per
+    /// callback.
+    async fn wait_unfiltered_inline<D: Future>(self, deadline: D) -> Report<R> {
+        let inner = self.signal.inner();
+        let snapshot = inner.router.unfiltered_snapshot();
+        let (mut picks, sinks) = self.pick(&snapshot.slots);
+        let mut report = Report::empty();
+        report.scheduled = picks.len() + sinks.len();
+        report.streamed = sinks.len();
+        if report.scheduled == 0 {
+            return report;
+        }
+        report.reserve(picks.len());
+        let delivery = Arc::new(self.deliver(picks.len(), report.scheduled, None));
+        feed(&delivery, &sinks);
+        let mut ticket = Ticket::new(delivery, picks.len());
+        let finished = {
+            let calls = Picked::new(&snapshot.slots, &mut picks);
+            let run = std::pin::pin!(run_all(&mut ticket, calls, None, &mut report));
+            matches!(select(run, std::pin::pin!(deadline)).await, Either::Left(_))
+        };
+        drop(ticket);
+        if finished {
+            return report;
+        }
+        let ids: SmallVec<[ConnectionId; 8]> = picks
+            .iter()
+            .map(|&(index, _)| snapshot.slots[index as usize].id())
+            .collect();
+        pending(report, &ids)
+    }
+
+    /// Picks what this send runs from a snapshot of slots: each passes the
+    /// state check [`select`](Self::select) makes (its liveness check is
+    /// binding the owner), then [`admit`](Self::admit), as in
+    /// [`plan`](Self::plan). Calls are indices into the snapshot, with their
+    /// owners; subscriptions are returned to be fed.
+    fn pick(&self, slots: &[Arc<CallbackSlot<A, K, R>>]) -> (Picks, SnapshotSinks<A, K, R>) {
+        let mut picks = Picks::with_capacity(slots.len());
+        let mut sinks = Vec::new();
+        for (index, slot) in slots.iter().enumerate() {
+            if !slot.is_selectable() {
+                continue;
+            }
+            match self.admit(slot) {
+                Admit::Skip => {}
+                Admit::Sink => sinks.push(slot.clone()),
+                Admit::Call(owner) => {
+                    let index = u32::try_from(index).expect("fewer than 2^32 connections");
+                    picks.push((index, owner));
+                }
+            }
+        }
+        (picks, sinks)
     }
 
     /// The slots this send reaches, connected, live and unblocked.
@@ -632,12 +677,28 @@ where
     }
 }
 
-/// The calls of a snapshot send: the picked slots of the snapshot, with
-/// their owners. (A named iterator: a closure here defeats the `Send`
-/// inference of the task.)
+/// The calls a snapshot send picked: indices into the snapshot, with their
+/// bound owners.
+type Picks = SmallVec<[(u32, crate::callback::Owner); 4]>;
+
+/// The subscriptions a snapshot send feeds.
+type SnapshotSinks<A, K, R> = Vec<Arc<CallbackSlot<A, K, R>>>;
+
+/// The picked calls of a snapshot send as [`run_all`] takes them, each
+/// owner taken from its pick. (A named iterator: a closure here defeats the
+/// `Send` inference of the task.)
 struct Picked<'a, A, K, R> {
     slots: &'a [Arc<CallbackSlot<A, K, R>>],
-    picks: smallvec::IntoIter<[(u32, crate::callback::Owner); 8]>,
+    picks: std::slice::IterMut<'a, (u32, crate::callback::Owner)>,
+}
+
+impl<'a, A, K, R> Picked<'a, A, K, R> {
+    fn new(slots: &'a [Arc<CallbackSlot<A, K, R>>], picks: &'a mut Picks) -> Self {
+        Picked {
+            slots,
+            picks: picks.iter_mut(),
+        }
+    }
 }
 
 impl<'a, A, K, R> Iterator for Picked<'a, A, K, R> {
@@ -649,7 +710,7 @@ impl<'a, A, K, R> Iterator for Picked<'a, A, K, R> {
 
     fn next(&mut self) -> Option<Self::Item> {
         let (index, owner) = self.picks.next()?;
-        Some((&*self.slots[index as usize], owner, None))
+        Some((&*self.slots[*index as usize], owner.take(), None))
     }
 }
 
@@ -739,7 +800,7 @@ where
     let delivery = delivery.clone();
     executor.spawn(async move {
         let calls = calls.into_iter().map(Call::into_parts);
-        run_all(&mut ticket, calls, limit, &mut report_to(&delivery)).await;
+        run_all(&mut ticket, calls, limit, &mut ToSender(&delivery)).await;
     })
 }
 
@@ -761,13 +822,15 @@ fn pending<R>(mut report: Report<R>, ids: &[ConnectionId]) -> Report<R> {
     report
 }
 
-fn record<R>(report: &mut Report<R>, finished: Finished<R>) {
-    match finished {
-        Finished::Value(id, value) => {
-            report.values.push(value);
-            report.finished_ids.push(id);
-        }
-        Finished::Failed(failure) => report.failures.push(failure),
+/// An awaited inline send's outcomes go straight into its report.
+impl<R> Outcomes<R> for Report<R> {
+    fn value(&mut self, id: ConnectionId, value: R) {
+        self.values.push(value);
+        self.finished_ids.push(id);
+    }
+
+    fn failure(&mut self, failure: crate::error::Failure) {
+        self.failures.push(failure);
     }
 }
 

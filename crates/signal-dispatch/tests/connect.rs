@@ -44,6 +44,11 @@ impl Owner {
         self.recorder.record("weak fallible");
         Ok(())
     }
+
+    fn borrowing(&self, event: &Event) {
+        self.recorder
+            .record(format!("weak borrowing {:?}", event.keys()));
+    }
 }
 
 static ASYNC_CLOSURE_RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -76,10 +81,13 @@ async fn every_kind_of_callable_connects_and_runs_once() {
     signal.connect(weak(&owner, Owner::by_arc));
     signal.connect(weak(&owner, Owner::by_arc_async));
     signal.connect(weak(&owner, Owner::fallible));
-    assert_eq!(signal.len(), 8);
+    let r = recorder.clone();
+    signal.connect(move |event: &Event| r.record(format!("borrowing {:?}", event.keys())));
+    signal.connect(weak(&owner, Owner::borrowing));
+    assert_eq!(signal.len(), 10);
 
-    assert_eq!(signal.send().schedule().unwrap(), 8);
-    let runs = recorder.settle(7).await;
+    assert_eq!(signal.send().schedule().unwrap(), 10);
+    let runs = recorder.settle(9).await;
     assert_eq!(
         ASYNC_CLOSURE_RUNS.load(std::sync::atomic::Ordering::SeqCst),
         1
@@ -87,12 +95,14 @@ async fn every_kind_of_callable_connects_and_runs_once() {
     assert_eq!(
         runs,
         [
+            "borrowing []",
             "closure",
             "closure returning a future",
             "fallible closure",
             "weak &self",
             "weak Arc<Self>",
             "weak async",
+            "weak borrowing []",
             "weak fallible",
         ]
     );
@@ -184,4 +194,40 @@ fn signals_compare_by_identity() {
     assert_ne!(a, b);
     let set: std::collections::HashSet<Signal> = [a.clone(), a.clone(), b].into_iter().collect();
     assert_eq!(set.len(), 2);
+}
+
+/// A handler borrowing the event sees what a by-value one sees, in every
+/// mode, and may clone the event to keep it past the call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_borrowing_handler_sees_the_event_and_may_keep_a_clone() {
+    use signal_dispatch::Mode;
+    use std::sync::Mutex;
+
+    for mode in [Mode::Spawned, Mode::Batched, Mode::Inline] {
+        let signal: Signal<u8, String, u8> = Signal::builder(1).mode(mode).build();
+        let kept: Arc<Mutex<Vec<Event<u8, String, u8>>>> = Arc::default();
+        let k = kept.clone();
+        signal.connect_filtered(
+            Filter::new().key("k"),
+            move |event: &Event<u8, String, u8>| {
+                k.lock().unwrap().push(event.clone());
+                *event.args() + 1
+            },
+        );
+        signal.connect(|event: &Event<u8, String, u8>| -> Result<u8, String> {
+            Err(format!("refused {}", event.args()))
+        });
+        let report = signal.send().key("k").args(7).wait().await.unwrap();
+        assert_eq!(report.values(), [8], "{mode:?}");
+        assert_eq!(report.failures().len(), 1, "{mode:?}");
+        assert!(
+            report.failures()[0].to_string().contains("refused 7"),
+            "{mode:?}: {}",
+            report.failures()[0]
+        );
+        // The kept event outlives the send and still reads its data.
+        let kept = kept.lock().unwrap().pop().expect("one event kept");
+        assert_eq!((*kept.args(), kept.keys()), (7, &["k".to_string()][..]));
+        assert!(kept.signal() == &signal);
+    }
 }

@@ -140,19 +140,37 @@ async fn a_panic_in_a_batch_spares_the_rest_of_the_batch() {
     assert_eq!(failures.load(Ordering::SeqCst), 1);
 }
 
-/// A batched send naming no key runs from a snapshot of the unfiltered
-/// connections: it must still honour blocks, once-connections, dead owners
-/// and subscriptions, and follow connects and disconnects at once.
+/// A batched or inline send naming no key runs from a snapshot of the
+/// unfiltered connections: it must still honour blocks, once-connections,
+/// dead owners and subscriptions, and follow connects and disconnects at
+/// once.
 #[tokio::test(flavor = "current_thread")]
 async fn batched_unfiltered_sends_follow_every_change_of_connections() {
+    unfiltered_sends_follow_every_change_of_connections(Mode::Batched).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn inline_unfiltered_sends_follow_every_change_of_connections() {
+    unfiltered_sends_follow_every_change_of_connections(Mode::Inline).await;
+}
+
+/// One unfiltered send in `mode`: how many it reached.
+async fn send(signal: &Signal, mode: Mode) -> usize {
+    match mode {
+        Mode::Inline => signal.send().wait().await.unwrap().scheduled(),
+        _ => signal.send().schedule().unwrap(),
+    }
+}
+
+async fn unfiltered_sends_follow_every_change_of_connections(mode: Mode) {
     use signal_dispatch::{Filter, weak};
     use std::num::NonZeroUsize;
 
-    let signal: Signal = Signal::builder(()).mode(Mode::Batched).build();
+    let signal: Signal = Signal::builder(()).mode(mode).build();
     let recorder = common::Recorder::new();
     let r = recorder.clone();
     let steady = signal.connect(move |_: Event| r.record("steady"));
-    assert_eq!(signal.send().schedule().unwrap(), 1);
+    assert_eq!(send(&signal, mode).await, 1);
     assert_eq!(recorder.settle(1).await, ["steady"]);
     recorder.clear();
 
@@ -163,7 +181,7 @@ async fn batched_unfiltered_sends_follow_every_change_of_connections() {
     let r = recorder.clone();
     signal.connect(weak(&owner, move |_: &(), _: Event| r.record("weak")));
     let mut events = signal.subscribe(Filter::new(), NonZeroUsize::new(4).unwrap());
-    assert_eq!(signal.send().schedule().unwrap(), 4);
+    assert_eq!(send(&signal, mode).await, 4);
     assert_eq!(recorder.settle(3).await, ["once", "steady", "weak"]);
     recorder.clear();
     assert!(futures::StreamExt::next(&mut events).await.is_some());
@@ -172,13 +190,9 @@ async fn batched_unfiltered_sends_follow_every_change_of_connections() {
     // connection is skipped: all state the snapshot doesn't hold.
     drop(owner);
     let block = steady.block();
-    assert_eq!(
-        signal.send().schedule().unwrap(),
-        1,
-        "only the subscription"
-    );
+    assert_eq!(send(&signal, mode).await, 1, "only the subscription");
     drop(block);
-    assert_eq!(signal.send().schedule().unwrap(), 2);
+    assert_eq!(send(&signal, mode).await, 2);
     assert_eq!(recorder.settle(1).await, ["steady"]);
 
     // A disconnected callback is dropped at once, though a snapshot held it.
@@ -186,7 +200,7 @@ async fn batched_unfiltered_sends_follow_every_change_of_connections() {
     let extra = signal.connect(move |_: Event| {
         let _captured = &counter;
     });
-    assert_eq!(signal.send().schedule().unwrap(), 3);
+    assert_eq!(send(&signal, mode).await, 3);
     signal.drained().await;
     extra.disconnect();
     assert_eq!(
@@ -194,5 +208,5 @@ async fn batched_unfiltered_sends_follow_every_change_of_connections() {
         0,
         "the callback's captures were dropped"
     );
-    assert_eq!(signal.send().schedule().unwrap(), 2);
+    assert_eq!(send(&signal, mode).await, 2);
 }

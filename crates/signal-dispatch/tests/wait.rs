@@ -65,19 +65,21 @@ async fn failures_of_an_awaited_send_go_to_the_report_not_the_hook() {
 
 #[tokio::test]
 async fn wait_until_a_deadline_reports_the_callbacks_still_running() {
-    let signal: Signal = Signal::new();
-    let slow = signal.connect(|_: Event| tokio::time::sleep(Duration::from_secs(30)));
-    let quick = signal.connect(|_: Event| {});
-    let report = signal
-        .send()
-        .wait_until(tokio::time::sleep(Duration::from_millis(30)))
-        .await
-        .unwrap();
-    assert_eq!(report.scheduled(), 2);
-    assert_eq!(report.completed(), 1);
-    assert_eq!(report.pending(), [slow.id()]);
-    assert!(!report.is_complete());
-    assert_ne!(slow.id(), quick.id());
+    for mode in [Mode::Spawned, Mode::Batched, Mode::Inline] {
+        let signal: Signal = Signal::builder(()).mode(mode).build();
+        let slow = signal.connect(|_: Event| tokio::time::sleep(Duration::from_secs(30)));
+        let quick = signal.connect(|_: Event| {});
+        let report = signal
+            .send()
+            .wait_until(tokio::time::sleep(Duration::from_millis(30)))
+            .await
+            .unwrap();
+        assert_eq!(report.scheduled(), 2, "{mode:?}");
+        assert_eq!(report.completed(), 1, "{mode:?}");
+        assert_eq!(report.pending(), [slow.id()], "{mode:?}");
+        assert!(!report.is_complete(), "{mode:?}");
+        assert_ne!(slow.id(), quick.id());
+    }
 }
 
 #[tokio::test]
