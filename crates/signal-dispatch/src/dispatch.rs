@@ -9,11 +9,14 @@
 //! never run, so nothing waits forever for them.
 
 use std::borrow::Borrow;
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
 
 use async_lock::Semaphore;
 use futures::FutureExt;
-use futures::future::{BoxFuture, Either, select};
+use futures::future::{BoxFuture, CatchUnwind, Either, select};
 use futures::stream::{FuturesUnordered, StreamExt};
 use smallvec::SmallVec;
 
@@ -139,13 +142,44 @@ enum Started<R> {
     Running(BoxFuture<'static, Result<R, CallbackError>>),
 }
 
-/// Drives an async callback's future to its outcome, catching a panic.
-async fn complete<R>(future: BoxFuture<'static, Result<R, CallbackError>>) -> Result<R, Cause> {
-    match AssertUnwindSafe(future).catch_unwind().await {
-        Ok(result) => result.map_err(Cause::Error),
-        Err(payload) => Err(Cause::Panic(payload)),
+/// An async call, running: its future, guarded against panics, with the
+/// call's identity and the permit it holds until it is done.
+pub(crate) struct RunningCall<R> {
+    id: ConnectionId,
+    future: CatchUnwind<AssertUnwindSafe<BoxFuture<'static, Result<R, CallbackError>>>>,
+    permit: Option<Permit>,
+}
+
+impl<R> RunningCall<R> {
+    fn new(
+        id: ConnectionId,
+        future: BoxFuture<'static, Result<R, CallbackError>>,
+        permit: Option<Permit>,
+    ) -> Self {
+        RunningCall {
+            id,
+            future: AssertUnwindSafe(future).catch_unwind(),
+            permit,
+        }
     }
 }
+
+impl<R> Future for RunningCall<R> {
+    type Output = (ConnectionId, Result<R, Cause>, Option<Permit>);
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // Every field is `Unpin` (the callback's future is boxed).
+        let this = self.get_mut();
+        let result = match ready!(this.future.poll_unpin(cx)) {
+            Ok(result) => result.map_err(Cause::Error),
+            Err(payload) => Err(Cause::Panic(payload)),
+        };
+        Poll::Ready((this.id, result, this.permit.take()))
+    }
+}
+
+/// The async calls of a task, still running.
+pub(crate) type Running<R> = FuturesUnordered<RunningCall<R>>;
 
 /// Where a task hands its calls' outcomes.
 pub(crate) trait Outcomes<R> {
@@ -205,21 +239,70 @@ where
     let id = call.slot.id();
     let result = match start(&call.slot, call.owner.take(), &ticket.event) {
         Started::Done(result) => result,
-        Started::Running(future) => complete(future).await,
+        Started::Running(future) => RunningCall::new(id, future, None).await.1,
     };
     let delivery = ticket.event.delivery().clone();
     ticket.finish(id, result, &mut ToSender(&delivery));
     drop(call);
 }
 
-/// Runs many callbacks in the current task: sync ones one after another,
-/// async ones concurrently, handing each outcome to `outcomes`. With `limit`,
-/// takes a permit before starting each call that has none, driving the
-/// running ones while it waits, so a send larger than the limit still makes
-/// progress.
+/// Starts many callbacks in the current task, in order: sync ones run to
+/// their outcome now, handed to `outcomes`; async ones are returned still
+/// running (`None` if there are none, the common case), for [`drain`].
+///
+/// A plain function, not a future: a send whose callbacks are all sync
+/// never builds the state of an async one.
 ///
 /// Each call is a slot (owned, or borrowed from a snapshot), its bound
 /// owner, and its permit if it has one.
+pub(crate) fn start_all<A, K, R, S>(
+    ticket: &mut Ticket<A, K, R>,
+    calls: impl IntoIterator<Item = (S, Owner, Option<Permit>)>,
+    outcomes: &mut impl Outcomes<R>,
+) -> Option<Running<R>>
+where
+    A: Send + Sync + 'static,
+    K: Key,
+    R: Send + 'static,
+    S: Borrow<CallbackSlot<A, K, R>>,
+{
+    let mut running: Option<Running<R>> = None;
+    for (slot, owner, permit) in calls {
+        let slot = slot.borrow();
+        let id = slot.id();
+        match start(slot, owner, &ticket.event) {
+            Started::Done(result) => {
+                ticket.finish(id, result, outcomes);
+                drop(permit);
+            }
+            Started::Running(future) => running
+                .get_or_insert_with(Running::new)
+                .push(RunningCall::new(id, future, permit)),
+        }
+    }
+    running
+}
+
+/// Drives the async calls [`start_all`] left running to their outcomes.
+pub(crate) async fn drain<A, K, R>(
+    ticket: &mut Ticket<A, K, R>,
+    mut running: Running<R>,
+    outcomes: &mut impl Outcomes<R>,
+) where
+    A: Send + Sync + 'static,
+    K: Key,
+    R: Send + 'static,
+{
+    while let Some((id, result, permit)) = running.next().await {
+        ticket.finish(id, result, outcomes);
+        drop(permit);
+    }
+}
+
+/// Runs many callbacks in the current task: with no `limit`,
+/// [`start_all`] then [`drain`]. With one, takes a permit before starting
+/// each call that has none, driving the running ones while it waits, so a
+/// send larger than the limit still makes progress.
 pub(crate) async fn run_all<A, K, R, S>(
     ticket: &mut Ticket<A, K, R>,
     calls: impl IntoIterator<Item = (S, Owner, Option<Permit>)>,
@@ -231,19 +314,22 @@ pub(crate) async fn run_all<A, K, R, S>(
     R: Send + 'static,
     S: Borrow<CallbackSlot<A, K, R>>,
 {
-    // Made at the first async callback: most sends have none.
-    let mut running = None;
+    let Some(semaphore) = limit else {
+        if let Some(running) = start_all(ticket, calls, outcomes) {
+            drain(ticket, running, outcomes).await;
+        }
+        return;
+    };
+    let mut running = Running::new();
     for (slot, owner, mut permit) in calls {
-        let slot = slot.borrow();
-        if let (None, Some(semaphore)) = (&permit, &limit) {
+        if permit.is_none() {
             permit = Some(loop {
                 if let Some(permit) = semaphore.try_acquire_arc() {
                     break permit;
                 }
-                let Some(running) = running.as_mut().filter(|r: &&mut Running<_>| !r.is_empty())
-                else {
+                if running.is_empty() {
                     break semaphore.acquire_arc().await;
-                };
+                }
                 let acquire = std::pin::pin!(semaphore.acquire_arc());
                 match select(acquire, running.next()).await {
                     Either::Left((permit, _)) => break permit,
@@ -255,37 +341,15 @@ pub(crate) async fn run_all<A, K, R, S>(
                 }
             });
         }
+        let slot = slot.borrow();
         let id = slot.id();
         match start(slot, owner, &ticket.event) {
             Started::Done(result) => {
                 ticket.finish(id, result, outcomes);
                 drop(permit);
             }
-            Started::Running(future) => {
-                running
-                    .get_or_insert_with(Running::new)
-                    .push(running_call(id, future, permit));
-            }
+            Started::Running(future) => running.push(RunningCall::new(id, future, permit)),
         }
     }
-    let Some(mut running) = running else {
-        return;
-    };
-    while let Some((id, result, permit)) = running.next().await {
-        ticket.finish(id, result, outcomes);
-        drop(permit);
-    }
-}
-
-/// The async calls of a [`run_all`] still running.
-type Running<F> = FuturesUnordered<F>;
-
-/// An async call of [`run_all`], to its outcome, with its identity and the
-/// permit it holds until then.
-async fn running_call<R>(
-    id: ConnectionId,
-    future: BoxFuture<'static, Result<R, CallbackError>>,
-    permit: Option<Permit>,
-) -> (ConnectionId, Result<R, Cause>, Option<Permit>) {
-    (id, complete(future).await, permit)
+    drain(ticket, running, outcomes).await;
 }

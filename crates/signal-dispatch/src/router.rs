@@ -649,25 +649,28 @@ impl<T: Target, K: Key> Router<T, K> {
     /// [`select`](Self::select) does. A snapshot built while a change
     /// raced it is not kept.
     pub(crate) fn unfiltered_snapshot(&self) -> Arc<Snapshot<T, K>> {
-        let version = self.version();
-        if let Some(snapshot) = self.snapshot.load().as_ref() {
-            if snapshot.version == version {
-                return snapshot.clone();
-            }
-        }
-        let mut slots = Vec::new();
-        {
+        let (fresh, stale) = {
+            // Under loom, the publication lock stands in for arc-swap's own
+            // synchronisation of the snapshot, read or rebuilt.
             let _publication = self.publication();
+            let version = self.version();
+            if let Some(snapshot) = self.snapshot.load().as_ref() {
+                if snapshot.version == version {
+                    return snapshot.clone();
+                }
+            }
+            let mut slots = Vec::new();
             self.unfiltered.load().collect_all(&mut slots);
-        }
-        let fresh = Arc::new(Snapshot { version, slots });
-        let replaced = self.snapshot.swap(Some(fresh.clone()));
-        if self.version() != version {
+            let fresh = Arc::new(Snapshot { version, slots });
+            let replaced = self.snapshot.swap(Some(fresh.clone()));
             // Routes changed while it was built: don't leave it for others.
-            let ours = self.snapshot.compare_and_swap(&Some(fresh.clone()), None);
-            drop(ours);
-        }
-        drop(replaced);
+            let raced = (self.version() != version)
+                .then(|| self.snapshot.compare_and_swap(&Some(fresh.clone()), None));
+            (fresh, (replaced, raced))
+        };
+        // Outside the (loom-only) lock: the last reference to a removed slot
+        // may go with them.
+        drop(stale);
         fresh
     }
 

@@ -14,7 +14,8 @@ use smallvec::SmallVec;
 use crate::callback::Callback;
 use crate::connection::ConnectionId;
 use crate::dispatch::{
-    Call, CallbackSlot, Calls, Finished, Outcomes, Ticket, ToSender, run_all, run_one,
+    Call, CallbackSlot, Calls, Finished, Outcomes, Ticket, ToSender, drain, run_all, run_one,
+    start_all,
 };
 use crate::error::{SendError, Unsent};
 use crate::event::{Delivery, Event};
@@ -356,8 +357,10 @@ where
     /// assert_eq!(report.fold(0, |sum, n| sum + n), 5);
     /// # }
     /// ```
-    pub async fn wait(self) -> Result<Report<R>, SendError<A, K>> {
-        self.wait_until(std::future::pending::<()>()).await
+    pub fn wait(self) -> impl Future<Output = Result<Report<R>, SendError<A, K>>> + Send + 'a {
+        // Not an `async fn` wrapping `wait_until`: that would nest one
+        // future in another, and copy it whole when first awaited.
+        self.wait_until(std::future::pending::<()>())
     }
 
     /// Like [`wait`](Self::wait), but stops waiting when `deadline`
@@ -427,10 +430,14 @@ where
             let delivery = Arc::new(self.deliver(calls.len(), report.scheduled, None));
             feed(&delivery, &sinks);
             let mut ticket = Ticket::new(delivery, calls.len());
-            {
-                let calls = calls.into_iter().map(Call::into_parts);
-                let run = std::pin::pin!(run_all(&mut ticket, calls, limit, &mut report));
+            let calls = calls.into_iter().map(Call::into_parts);
+            if limit.is_some() {
+                // Rare: kept out of line, so it doesn't enlarge this future.
+                let run = Box::pin(run_all(&mut ticket, calls, limit, &mut report));
                 let _ = select(run, deadline.as_mut()).await;
+            } else if let Some(running) = start_all(&mut ticket, calls, &mut report) {
+                let drain = std::pin::pin!(drain(&mut ticket, running, &mut report));
+                let _ = select(drain, deadline.as_mut()).await;
             }
             drop(ticket);
             return Ok(pending(report, &ids));
@@ -512,7 +519,10 @@ where
         let spawned = executor.spawn(async move {
             let mut picks = picks;
             let calls = Picked::new(&snapshot.slots, &mut picks);
-            run_all(&mut ticket, calls, None, &mut ToSender(&delivery)).await;
+            let outcomes = &mut ToSender(&delivery);
+            if let Some(running) = start_all(&mut ticket, calls, outcomes) {
+                drain(&mut ticket, running, outcomes).await;
+            }
         });
         match spawned {
             Ok(()) => Ok(total),
@@ -541,10 +551,16 @@ where
         let delivery = Arc::new(self.deliver(picks.len(), report.scheduled, None));
         feed(&delivery, &sinks);
         let mut ticket = Ticket::new(delivery, picks.len());
-        let finished = {
-            let calls = Picked::new(&snapshot.slots, &mut picks);
-            let run = std::pin::pin!(run_all(&mut ticket, calls, None, &mut report));
-            matches!(select(run, std::pin::pin!(deadline)).await, Either::Left(_))
+        let calls = Picked::new(&snapshot.slots, &mut picks);
+        let finished = match start_all(&mut ticket, calls, &mut report) {
+            None => true,
+            Some(running) => {
+                let drain = std::pin::pin!(drain(&mut ticket, running, &mut report));
+                matches!(
+                    select(drain, std::pin::pin!(deadline)).await,
+                    Either::Left(_)
+                )
+            }
         };
         drop(ticket);
         if finished {
@@ -684,7 +700,7 @@ type Picks = SmallVec<[(u32, crate::callback::Owner); 4]>;
 /// The subscriptions a snapshot send feeds.
 type SnapshotSinks<A, K, R> = Vec<Arc<CallbackSlot<A, K, R>>>;
 
-/// The picked calls of a snapshot send as [`run_all`] takes them, each
+/// The picked calls of a snapshot send as [`start_all`] takes them, each
 /// owner taken from its pick. (A named iterator: a closure here defeats the
 /// `Send` inference of the task.)
 struct Picked<'a, A, K, R> {
@@ -800,7 +816,13 @@ where
     let delivery = delivery.clone();
     executor.spawn(async move {
         let calls = calls.into_iter().map(Call::into_parts);
-        run_all(&mut ticket, calls, limit, &mut ToSender(&delivery)).await;
+        let outcomes = &mut ToSender(&delivery);
+        if limit.is_some() {
+            // Rare: kept out of line, so it doesn't enlarge every task.
+            Box::pin(run_all(&mut ticket, calls, limit, outcomes)).await;
+        } else if let Some(running) = start_all(&mut ticket, calls, outcomes) {
+            drain(&mut ticket, running, outcomes).await;
+        }
     })
 }
 
