@@ -7,6 +7,7 @@ use futures::channel::mpsc::UnboundedSender;
 
 use crate::dispatch::Finished;
 use crate::router::Key;
+use crate::send::Named;
 use crate::sender::Sender;
 use crate::signal::Signal;
 use crate::stats::Counter;
@@ -50,8 +51,8 @@ pub struct Event<A = (), K = String, R = ()> {
 /// send's bookkeeping (one allocation per send).
 pub(crate) struct Delivery<A, K, R> {
     pub(crate) signal: Signal<A, K, R>,
-    pub(crate) senders: Vec<Sender>,
-    pub(crate) keys: Vec<K>,
+    pub(crate) senders: Named<Sender>,
+    pub(crate) keys: Named<K>,
     pub(crate) args: Arc<A>,
     /// The awaiting sender's channel, for awaited sends.
     reporter: Option<UnboundedSender<Finished<R>>>,
@@ -70,8 +71,8 @@ where
     /// A send of `calls` callbacks; it is in flight until they all finish.
     pub(crate) fn new(
         signal: Signal<A, K, R>,
-        senders: Vec<Sender>,
-        keys: Vec<K>,
+        senders: Named<Sender>,
+        keys: Named<K>,
         args: Arc<A>,
         calls: usize,
         reporter: Option<UnboundedSender<Finished<R>>>,

@@ -59,11 +59,14 @@ use crate::sync::Arc;
 #[must_use = "a send does nothing until `.schedule()` or `.wait()` is called"]
 pub struct SendBuilder<'a, A, K, R> {
     signal: &'a Signal<A, K, R>,
-    senders: Vec<Sender>,
-    keys: Vec<K>,
+    senders: Named<Sender>,
+    keys: Named<K>,
     args: Option<A>,
     mode: Option<Mode>,
 }
+
+/// The senders or keys a send names: most name one or none, kept inline.
+pub(crate) type Named<T> = SmallVec<[T; 1]>;
 
 /// What a send reaches, bound and claimed, ready to run.
 struct Plan<A, K, R> {
@@ -80,8 +83,8 @@ where
     pub(crate) fn new(signal: &'a Signal<A, K, R>) -> Self {
         SendBuilder {
             signal,
-            senders: Vec::new(),
-            keys: Vec::new(),
+            senders: Named::new(),
+            keys: Named::new(),
             args: None,
             mode: None,
         }
@@ -410,7 +413,14 @@ where
             return Ok(Report::empty());
         }
         if mode == Mode::Inline && self.is_unfiltered() && inner.flight.limit().is_none() {
-            return Ok(self.wait_unfiltered_inline(deadline).await);
+            let mut run = self.start_unfiltered_inline();
+            let mut finished = true;
+            if let (Some(running), Some(ticket)) = (run.running.take(), run.ticket.as_mut()) {
+                let drain = std::pin::pin!(drain(ticket, running, &mut run.report));
+                let deadline = std::pin::pin!(deadline);
+                finished = matches!(select(drain, deadline).await, Either::Left(_));
+            }
+            return Ok(run.finish(finished));
         }
         let Plan { calls, sinks } = self.plan(self.select(), || None);
         let mut report = Report::empty();
@@ -534,43 +544,34 @@ where
     }
 
     /// [`wait_until`](Self::wait_until) for an inline send naming no key
-    /// and no sender, on a signal with no in-flight limit: the callbacks run
-    /// here, from the router's snapshot, with no reference count per
-    /// callback.
-    async fn wait_unfiltered_inline<D: Future>(self, deadline: D) -> Report<R> {
+    /// and no sender, on a signal with no in-flight limit, up to its first
+    /// wait: the callbacks run from the router's snapshot, with no reference
+    /// count per callback; the sync ones are done on return, the async ones
+    /// left running. A plain function, so its state is never part of the
+    /// awaiting future.
+    fn start_unfiltered_inline(self) -> InlineRun<A, K, R> {
         let inner = self.signal.inner();
         let snapshot = inner.router.unfiltered_snapshot();
         let (mut picks, sinks) = self.pick(&snapshot.slots);
         let mut report = Report::empty();
         report.scheduled = picks.len() + sinks.len();
         report.streamed = sinks.len();
-        if report.scheduled == 0 {
-            return report;
+        let (mut ticket, mut running) = (None, None);
+        if report.scheduled > 0 {
+            report.reserve(picks.len());
+            let delivery = Arc::new(self.deliver(picks.len(), report.scheduled, None));
+            feed(&delivery, &sinks);
+            let ticket = ticket.insert(Ticket::new(delivery, picks.len()));
+            let calls = Picked::new(&snapshot.slots, &mut picks);
+            running = start_all(ticket, calls, &mut report);
         }
-        report.reserve(picks.len());
-        let delivery = Arc::new(self.deliver(picks.len(), report.scheduled, None));
-        feed(&delivery, &sinks);
-        let mut ticket = Ticket::new(delivery, picks.len());
-        let calls = Picked::new(&snapshot.slots, &mut picks);
-        let finished = match start_all(&mut ticket, calls, &mut report) {
-            None => true,
-            Some(running) => {
-                let drain = std::pin::pin!(drain(&mut ticket, running, &mut report));
-                matches!(
-                    select(drain, std::pin::pin!(deadline)).await,
-                    Either::Left(_)
-                )
-            }
-        };
-        drop(ticket);
-        if finished {
-            return report;
+        InlineRun {
+            report,
+            ticket,
+            running,
+            snapshot,
+            picks,
         }
-        let ids: SmallVec<[ConnectionId; 8]> = picks
-            .iter()
-            .map(|&(index, _)| snapshot.slots[index as usize].id())
-            .collect();
-        pending(report, &ids)
     }
 
     /// Picks what this send runs from a snapshot of slots: each passes the
@@ -687,8 +688,8 @@ where
     fn into_unsent(self) -> Unsent<A, K> {
         Unsent {
             args: self.args,
-            keys: self.keys,
-            senders: self.senders,
+            keys: self.keys.into_vec(),
+            senders: self.senders.into_vec(),
         }
     }
 }
@@ -699,6 +700,52 @@ type Picks = SmallVec<[(u32, crate::callback::Owner); 4]>;
 
 /// The subscriptions a snapshot send feeds.
 type SnapshotSinks<A, K, R> = Vec<Arc<CallbackSlot<A, K, R>>>;
+
+/// An inline send from the snapshot, its sync callbacks done
+/// ([`SendBuilder::start_unfiltered_inline`]).
+struct InlineRun<A, K, R>
+where
+    A: Send + Sync + 'static,
+    K: Key,
+    R: Send + 'static,
+{
+    report: Report<R>,
+    /// `None` if the send reached no callback.
+    ticket: Option<Ticket<A, K, R>>,
+    /// The async callbacks, still running.
+    running: Option<crate::dispatch::Running<R>>,
+    snapshot: Arc<crate::router::Snapshot<Callback<A, K, R>, K>>,
+    picks: Picks,
+}
+
+impl<A, K, R> InlineRun<A, K, R>
+where
+    A: Send + Sync + 'static,
+    K: Key,
+    R: Send + 'static,
+{
+    /// The report, naming the callbacks still running if the run did not
+    /// finish (its deadline passed).
+    fn finish(self, finished: bool) -> Report<R> {
+        let InlineRun {
+            report,
+            ticket,
+            running,
+            snapshot,
+            picks,
+        } = self;
+        // Settles the calls: those still running are dropped unfinished.
+        drop((running, ticket));
+        if finished {
+            return report;
+        }
+        let ids: SmallVec<[ConnectionId; 8]> = picks
+            .iter()
+            .map(|&(index, _)| snapshot.slots[index as usize].id())
+            .collect();
+        pending(report, &ids)
+    }
+}
 
 /// The picked calls of a snapshot send as [`start_all`] takes them, each
 /// owner taken from its pick. (A named iterator: a closure here defeats the
