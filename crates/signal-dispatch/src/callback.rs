@@ -175,41 +175,48 @@ pub trait Handler<A, K, R, M>: Sized + Send + Sync + 'static {
 /// assert!(!callback.is_live());
 /// ```
 pub struct Callback<A = (), K = String, R = ()> {
-    body: Body<A, K, R>,
+    body: Box<Body<dyn Erased<A, K, R>>>,
 }
 
-/// What a callback is. The kind is a variant rather than a method of the
-/// erased callable, so a send learns a strong callback's liveness and
-/// owner (always live, none) without an indirect call.
-enum Body<A, K, R> {
+/// A callback's allocation: its kind, then the erased callable. The kind
+/// sits beside the callable rather than behind a method of it, so a send
+/// learns a strong callback's liveness and owner (always live, none)
+/// without an indirect call, and rather than in the handle, which stays
+/// two words (a tag there would cost every connection a word).
+struct Body<E: ?Sized> {
+    kind: Kind,
+    erased: E,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
     /// A callable held strongly.
-    Strong(Box<dyn Erased<A, K, R>>),
+    Strong,
     /// A method of an owner held weakly.
-    Weak(Box<dyn ErasedWeak<A, K, R>>),
+    Weak,
     /// A subscription's buffer: fed at send time, no user code.
-    Sink(Arc<dyn Sink<A, K, R>>),
+    Sink,
 }
 
 impl<A: 'static, K: 'static, R: 'static> Callback<A, K, R> {
     pub(crate) fn sink(sink: Arc<dyn Sink<A, K, R>>) -> Self {
         Callback {
-            body: Body::Sink(sink),
+            body: Box::new(Body {
+                kind: Kind::Sink,
+                erased: SinkBody(sink),
+            }),
         }
     }
 
     /// Whether the callback can still run (its weak owner, if any, is alive).
     pub fn is_live(&self) -> bool {
-        match &self.body {
-            Body::Strong(_) => true,
-            Body::Weak(weak) => weak.is_live(),
-            Body::Sink(sink) => sink.is_live(),
-        }
+        self.body.kind == Kind::Strong || self.body.erased.is_live()
     }
 
     /// The subscription buffer this callback feeds, if it is one.
     pub(crate) fn as_sink(&self) -> Option<&dyn Sink<A, K, R>> {
-        match &self.body {
-            Body::Sink(sink) => Some(&**sink),
+        match self.body.kind {
+            Kind::Sink => self.body.erased.as_sink(),
             _ => None,
         }
     }
@@ -217,24 +224,16 @@ impl<A: 'static, K: 'static, R: 'static> Callback<A, K, R> {
     /// Takes what a call needs before it is scheduled: `None` if the owner
     /// died, otherwise the owner (if any), kept alive until the call.
     pub(crate) fn bind(&self) -> Option<Owner> {
-        match &self.body {
-            Body::Strong(_) => Some(None),
-            Body::Weak(weak) => weak.bind(),
-            Body::Sink(sink) => sink.is_live().then_some(None),
+        match self.body.kind {
+            Kind::Strong => Some(None),
+            _ => self.body.erased.bind(),
         }
     }
 
     /// Calls the callback with the send's event, lent (a sync one runs now;
     /// an async one returns its future). A sink is fed instead.
     pub(crate) fn invoke(&self, owner: Owner, event: &Event<A, K, R>) -> Invocation<R> {
-        match &self.body {
-            Body::Strong(strong) => strong.invoke(owner, event),
-            Body::Weak(weak) => weak.invoke(owner, event),
-            Body::Sink(sink) => {
-                sink.push(event.clone());
-                Invocation::Streamed
-            }
-        }
+        self.body.erased.invoke(owner, event)
     }
 }
 
@@ -272,15 +271,45 @@ pub(crate) trait Sink<A, K, R>: Send + Sync + 'static {
     fn is_live(&self) -> bool;
 }
 
-/// A callable, type-erased.
+/// A callback, type-erased. Liveness and binding matter to weak ones and
+/// subscriptions only: a strong callback's are answered by its [`Kind`].
 trait Erased<A, K, R>: Send + Sync + 'static {
     fn invoke(&self, owner: Owner, event: &Event<A, K, R>) -> Invocation<R>;
+
+    fn is_live(&self) -> bool {
+        true
+    }
+
+    fn bind(&self) -> Option<Owner> {
+        Some(None)
+    }
+
+    /// The subscription buffer, for the one kind of callback that is one.
+    fn as_sink(&self) -> Option<&dyn Sink<A, K, R>> {
+        None
+    }
 }
 
-/// A method of a weakly held owner, type-erased.
-trait ErasedWeak<A, K, R>: Erased<A, K, R> {
-    fn is_live(&self) -> bool;
-    fn bind(&self) -> Option<Owner>;
+/// A subscription's buffer as a callback: fed at send time, no user code.
+struct SinkBody<A, K, R>(Arc<dyn Sink<A, K, R>>);
+
+impl<A: 'static, K: 'static, R: 'static> Erased<A, K, R> for SinkBody<A, K, R> {
+    fn invoke(&self, _owner: Owner, event: &Event<A, K, R>) -> Invocation<R> {
+        self.0.push(event.clone());
+        Invocation::Streamed
+    }
+
+    fn is_live(&self) -> bool {
+        self.0.is_live()
+    }
+
+    fn bind(&self) -> Option<Owner> {
+        self.0.is_live().then_some(None)
+    }
+
+    fn as_sink(&self) -> Option<&dyn Sink<A, K, R>> {
+        Some(&*self.0)
+    }
 }
 
 /// A callable of kind `M` (see [`marker`]), called with its owner `T`
@@ -397,10 +426,13 @@ where
 {
     fn into_callback(self) -> Callback<A, K, R> {
         Callback {
-            body: Body::Strong(Box::new(Strong {
-                call: self,
-                _kind: PhantomData,
-            })),
+            body: Box::new(Body {
+                kind: Kind::Strong,
+                erased: Strong {
+                    call: self,
+                    _kind: PhantomData,
+                },
+            }),
         }
     }
 }
@@ -506,17 +538,7 @@ where
             ))),
         }
     }
-}
 
-impl<T, F, M, A, K, R> ErasedWeak<A, K, R> for WeakCallback<T, F, M>
-where
-    T: Any + Send + Sync,
-    F: Invoke<Arc<T>, A, K, R, M>,
-    M: 'static,
-    A: 'static,
-    K: 'static,
-    R: 'static,
-{
     fn is_live(&self) -> bool {
         self.owner.strong_count() > 0
     }
@@ -538,11 +560,14 @@ where
 {
     fn into_callback(self) -> Callback<A, K, R> {
         Callback {
-            body: Body::Weak(Box::new(WeakCallback {
-                owner: self.owner,
-                method: self.method,
-                _kind: PhantomData,
-            })),
+            body: Box::new(Body {
+                kind: Kind::Weak,
+                erased: WeakCallback {
+                    owner: self.owner,
+                    method: self.method,
+                    _kind: PhantomData,
+                },
+            }),
         }
     }
 }
