@@ -96,14 +96,7 @@ where
         outcomes: &mut impl Outcomes<R>,
     ) {
         self.finished += 1;
-        match result {
-            Ok(value) => outcomes.value(id, value),
-            Err(cause) => {
-                let signal = &self.delivery().signal;
-                signal.inner().counters.add(Counter::Failed, 1);
-                outcomes.failure(Failure::new(id, signal.name(), cause));
-            }
-        }
+        hand_over(self.delivery(), id, result, outcomes);
     }
 }
 
@@ -115,6 +108,27 @@ where
 {
     fn drop(&mut self) {
         self.delivery().settle(self.calls, self.finished);
+    }
+}
+
+/// Hands one call's outcome of `delivery` to `outcomes`, counting a failure.
+fn hand_over<A, K, R>(
+    delivery: &Delivery<A, K, R>,
+    id: ConnectionId,
+    result: Result<R, Cause>,
+    outcomes: &mut impl Outcomes<R>,
+) where
+    A: Send + Sync + 'static,
+    K: Key,
+    R: Send + 'static,
+{
+    match result {
+        Ok(value) => outcomes.value(id, value),
+        Err(cause) => {
+            let signal = &delivery.signal;
+            signal.inner().counters.add(Counter::Failed, 1);
+            outcomes.failure(Failure::new(id, signal.name(), cause));
+        }
     }
 }
 
@@ -230,20 +244,27 @@ where
 }
 
 /// Runs one callback: the body of a task in [`Mode::Spawned`](crate::Mode::Spawned).
-pub(crate) async fn run_one<A, K, R>(mut ticket: Ticket<A, K, R>, mut call: Call<A, K, R>)
-where
+/// The call is a slot (owned, or held through a snapshot), its bound owner,
+/// and its permit if it has one, kept until the call is done.
+pub(crate) async fn run_one<A, K, R, S>(
+    mut ticket: Ticket<A, K, R>,
+    (slot, owner, permit): (S, Owner, Option<Permit>),
+) where
     A: Send + Sync + 'static,
     K: Key,
     R: Send + 'static,
+    S: Borrow<CallbackSlot<A, K, R>>,
 {
-    let id = call.slot.id();
-    let result = match start(&call.slot, call.owner.take(), &ticket.event) {
+    let slot = slot.borrow();
+    let id = slot.id();
+    let result = match start(slot, owner, &ticket.event) {
         Started::Done(result) => result,
         Started::Running(future) => RunningCall::new(id, future, None).await.1,
     };
-    let delivery = ticket.event.delivery().clone();
-    ticket.finish(id, result, &mut ToSender(&delivery));
-    drop(call);
+    ticket.finished += 1;
+    let delivery = ticket.delivery();
+    hand_over(delivery, id, result, &mut ToSender(delivery));
+    drop(permit);
 }
 
 /// Starts many callbacks in the current task, in order: sync ones run to

@@ -269,8 +269,11 @@ where
         if inner.is_blocked() {
             return Ok(0);
         }
-        if mode == Mode::Batched && self.is_unfiltered() && inner.flight.limit().is_none() {
-            return self.schedule_unfiltered_batch(&executor);
+        if self.is_unfiltered() && inner.flight.limit().is_none() {
+            return match mode {
+                Mode::Batched => self.schedule_unfiltered_batch(&executor),
+                _ => self.schedule_unfiltered_each(&executor),
+            };
         }
         let selection = self.select();
         // Reserve room for every callback before claiming anything, so a
@@ -309,7 +312,7 @@ where
                 let count = calls.len();
                 for (scheduled, call) in calls.into_iter().enumerate() {
                     if let Err(source) =
-                        executor.spawn(run_one(Ticket::new(delivery.clone(), 1), call))
+                        executor.spawn(run_one(Ticket::new(delivery.clone(), 1), call.into_parts()))
                     {
                         // This call's ticket settled it; settle those never tried.
                         delivery.settle(count - scheduled - 1, 0);
@@ -543,6 +546,47 @@ where
         }
     }
 
+    /// [`schedule`](Self::schedule) for a spawned send naming no key and no
+    /// sender, on a signal with no in-flight limit: one task per callback,
+    /// each holding the router's snapshot of the unfiltered slots rather
+    /// than its own slot, so no selection is built.
+    fn schedule_unfiltered_each(self, executor: &Resolved<'_>) -> Result<usize, SendError<A, K>> {
+        let inner = self.signal.inner();
+        let snapshot = inner.router.unfiltered_snapshot();
+        let (picks, sinks) = self.pick(&snapshot.slots);
+        let total = picks.len() + sinks.len();
+        if total == 0 {
+            return Ok(0);
+        }
+        #[cfg(feature = "tracing")]
+        let _span = tracing::trace_span!(
+            "send",
+            signal = inner.name(),
+            fanout = total,
+            mode = ?Mode::Spawned
+        )
+        .entered();
+        let delivery = Arc::new(self.deliver(picks.len(), total, None));
+        feed(&delivery, &sinks);
+        let count = picks.len();
+        for (scheduled, (index, owner)) in picks.into_iter().enumerate() {
+            let slot = SnapshotSlot {
+                snapshot: snapshot.clone(),
+                index,
+            };
+            let call = run_one(Ticket::new(delivery.clone(), 1), (slot, owner, None));
+            if let Err(source) = executor.spawn(call) {
+                // This call's ticket settled it; settle those never tried.
+                delivery.settle(count - scheduled - 1, 0);
+                return Err(SendError::Spawn {
+                    scheduled: sinks.len() + scheduled,
+                    source,
+                });
+            }
+        }
+        Ok(total)
+    }
+
     /// [`wait_until`](Self::wait_until) for an inline send naming no key
     /// and no sender, on a signal with no in-flight limit, up to its first
     /// wait: the callbacks run from the router's snapshot, with no reference
@@ -747,6 +791,20 @@ where
     }
 }
 
+/// One slot of a snapshot, held through the snapshot: a spawned call's
+/// slot, for one reference count on the shared snapshot instead of an
+/// upgrade of the slot's own.
+struct SnapshotSlot<A, K, R> {
+    snapshot: Arc<crate::router::Snapshot<Callback<A, K, R>, K>>,
+    index: u32,
+}
+
+impl<A, K, R> std::borrow::Borrow<CallbackSlot<A, K, R>> for SnapshotSlot<A, K, R> {
+    fn borrow(&self) -> &CallbackSlot<A, K, R> {
+        &self.snapshot.slots[self.index as usize]
+    }
+}
+
 /// The picked calls of a snapshot send as [`start_all`] takes them, each
 /// owner taken from its pick. (A named iterator: a closure here defeats the
 /// `Send` inference of the task.)
@@ -823,6 +881,7 @@ where
             };
             call.permit = Some(permit);
         }
+        let call = call.into_parts();
         if let Err(source) = executor.spawn(run_one(Ticket::new(delivery.clone(), 1), call)) {
             delivery.settle(count - scheduled - 1, 0);
             return Some(Stop::Spawn(scheduled, source));

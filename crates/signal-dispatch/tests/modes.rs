@@ -140,10 +140,15 @@ async fn a_panic_in_a_batch_spares_the_rest_of_the_batch() {
     assert_eq!(failures.load(Ordering::SeqCst), 1);
 }
 
-/// A batched or inline send naming no key runs from a snapshot of the
-/// unfiltered connections: it must still honour blocks, once-connections,
-/// dead owners and subscriptions, and follow connects and disconnects at
-/// once.
+/// A send naming no key runs from a snapshot of the unfiltered
+/// connections, in every mode: it must still honour blocks,
+/// once-connections, dead owners and subscriptions, and follow connects and
+/// disconnects at once.
+#[tokio::test(flavor = "current_thread")]
+async fn spawned_unfiltered_sends_follow_every_change_of_connections() {
+    unfiltered_sends_follow_every_change_of_connections(Mode::Spawned).await;
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn batched_unfiltered_sends_follow_every_change_of_connections() {
     unfiltered_sends_follow_every_change_of_connections(Mode::Batched).await;

@@ -36,9 +36,9 @@ fn eight_threads_connecting_disconnecting_and_sending_account_exactly() {
     stress(Mode::Spawned);
 }
 
-/// The same in batched mode, where a send naming no key runs from the
-/// router's shared snapshot of unfiltered connections, rebuilt as
-/// connections come and go.
+/// The same in batched mode, one task per send. (In both modes a send
+/// naming no key runs from the router's shared snapshot of unfiltered
+/// connections, rebuilt as connections come and go.)
 #[test]
 fn eight_threads_connecting_disconnecting_and_sending_in_batches_account_exactly() {
     stress(Mode::Batched);
