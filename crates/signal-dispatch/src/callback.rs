@@ -213,6 +213,12 @@ impl<A: 'static, K: 'static, R: 'static> Callback<A, K, R> {
         self.body.kind == Kind::Strong || self.body.erased.is_live()
     }
 
+    /// Whether the callback is held strongly: always live, with no owner to
+    /// bind, and no subscription.
+    pub(crate) fn is_strong(&self) -> bool {
+        self.body.kind == Kind::Strong
+    }
+
     /// The subscription buffer this callback feeds, if it is one.
     pub(crate) fn as_sink(&self) -> Option<&dyn Sink<A, K, R>> {
         match self.body.kind {

@@ -112,6 +112,7 @@ where
 }
 
 /// Hands one call's outcome of `delivery` to `outcomes`, counting a failure.
+#[inline]
 fn hand_over<A, K, R>(
     delivery: &Delivery<A, K, R>,
     id: ConnectionId,

@@ -248,6 +248,7 @@ mod filter;
 mod flight;
 mod interest;
 mod mode;
+mod picks;
 mod report;
 pub mod router;
 mod send;

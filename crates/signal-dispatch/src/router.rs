@@ -174,6 +174,14 @@ impl<T, K> Slot<T, K> {
         self.state.fetch_or(FIRED, Ordering::AcqRel) & FIRED == 0
     }
 
+    /// One look at the state for a send: `None` if the slot is not
+    /// selectable (see [`is_selectable`](Self::is_selectable)), else whether
+    /// it runs at most once.
+    pub(crate) fn selectable_once(&self) -> Option<bool> {
+        let state = self.state.load(Ordering::Acquire);
+        (state & CONNECTED != 0 && state & FIRED == 0 && state < BLOCK).then_some(state & ONCE != 0)
+    }
+
     pub(crate) fn is_selectable(&self) -> bool {
         let state = self.state.load(Ordering::Acquire);
         state & CONNECTED != 0 && state & FIRED == 0 && state < BLOCK

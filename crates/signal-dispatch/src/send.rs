@@ -20,6 +20,7 @@ use crate::dispatch::{
 use crate::error::{SendError, Unsent};
 use crate::event::{Delivery, Event};
 use crate::mode::Mode;
+use crate::picks::{Picked, Picks, SnapshotSlot};
 use crate::report::Report;
 use crate::router::{Key, Selection};
 use crate::sender::Sender;
@@ -553,7 +554,7 @@ where
     fn schedule_unfiltered_each(self, executor: &Resolved<'_>) -> Result<usize, SendError<A, K>> {
         let inner = self.signal.inner();
         let snapshot = inner.router.unfiltered_snapshot();
-        let (picks, sinks) = self.pick(&snapshot.slots);
+        let (mut picks, sinks) = self.pick(&snapshot.slots);
         let total = picks.len() + sinks.len();
         if total == 0 {
             return Ok(0);
@@ -569,7 +570,7 @@ where
         let delivery = Arc::new(self.deliver(picks.len(), total, None));
         feed(&delivery, &sinks);
         let count = picks.len();
-        for (scheduled, (index, owner)) in picks.into_iter().enumerate() {
+        for (scheduled, (index, owner)) in picks.take().enumerate() {
             let slot = SnapshotSlot {
                 snapshot: snapshot.clone(),
                 index,
@@ -627,16 +628,19 @@ where
         let mut picks = Picks::with_capacity(slots.len());
         let mut sinks = Vec::new();
         for (index, slot) in slots.iter().enumerate() {
-            if !slot.is_selectable() {
+            let Some(once) = slot.selectable_once() else {
+                continue;
+            };
+            // The commonest slot, a strong callback that stays connected:
+            // `admit` would make it a call with no owner, claiming nothing.
+            if !once && slot.target().is_strong() {
+                picks.push_ownerless(index);
                 continue;
             }
             match self.admit(slot) {
                 Admit::Skip => {}
                 Admit::Sink => sinks.push(slot.clone()),
-                Admit::Call(owner) => {
-                    let index = u32::try_from(index).expect("fewer than 2^32 connections");
-                    picks.push((index, owner));
-                }
+                Admit::Call(owner) => picks.push(index, owner),
             }
         }
         (picks, sinks)
@@ -738,10 +742,6 @@ where
     }
 }
 
-/// The calls a snapshot send picked: indices into the snapshot, with their
-/// bound owners.
-type Picks = SmallVec<[(u32, crate::callback::Owner); 4]>;
-
 /// The subscriptions a snapshot send feeds.
 type SnapshotSinks<A, K, R> = Vec<Arc<CallbackSlot<A, K, R>>>;
 
@@ -784,54 +784,11 @@ where
             return report;
         }
         let ids: SmallVec<[ConnectionId; 8]> = picks
+            .indices()
             .iter()
-            .map(|&(index, _)| snapshot.slots[index as usize].id())
+            .map(|&index| snapshot.slots[index as usize].id())
             .collect();
         pending(report, &ids)
-    }
-}
-
-/// One slot of a snapshot, held through the snapshot: a spawned call's
-/// slot, for one reference count on the shared snapshot instead of an
-/// upgrade of the slot's own.
-struct SnapshotSlot<A, K, R> {
-    snapshot: Arc<crate::router::Snapshot<Callback<A, K, R>, K>>,
-    index: u32,
-}
-
-impl<A, K, R> std::borrow::Borrow<CallbackSlot<A, K, R>> for SnapshotSlot<A, K, R> {
-    fn borrow(&self) -> &CallbackSlot<A, K, R> {
-        &self.snapshot.slots[self.index as usize]
-    }
-}
-
-/// The picked calls of a snapshot send as [`start_all`] takes them, each
-/// owner taken from its pick. (A named iterator: a closure here defeats the
-/// `Send` inference of the task.)
-struct Picked<'a, A, K, R> {
-    slots: &'a [Arc<CallbackSlot<A, K, R>>],
-    picks: std::slice::IterMut<'a, (u32, crate::callback::Owner)>,
-}
-
-impl<'a, A, K, R> Picked<'a, A, K, R> {
-    fn new(slots: &'a [Arc<CallbackSlot<A, K, R>>], picks: &'a mut Picks) -> Self {
-        Picked {
-            slots,
-            picks: picks.iter_mut(),
-        }
-    }
-}
-
-impl<'a, A, K, R> Iterator for Picked<'a, A, K, R> {
-    type Item = (
-        &'a CallbackSlot<A, K, R>,
-        crate::callback::Owner,
-        Option<crate::flight::Permit>,
-    );
-
-    fn next(&mut self) -> Option<Self::Item> {
-        let (index, owner) = self.picks.next()?;
-        Some((&*self.slots[*index as usize], owner.take(), None))
     }
 }
 
