@@ -426,37 +426,65 @@ where
             }
             return Ok(run.finish(finished));
         }
-        let Plan { calls, sinks } = self.plan(self.select(), || None);
-        let mut report = Report::empty();
-        report.scheduled = calls.len() + sinks.len();
-        report.streamed = sinks.len();
+        if let Some(executor) = executor {
+            // Out of line (boxed): its state would otherwise enlarge the
+            // future of every awaited send, inline ones included (a future
+            // is copied whole when first awaited).
+            return Box::pin(self.wait_scheduled(mode, executor, deadline)).await;
+        }
+
+        // Inline: the callbacks run right here, their outcomes go straight
+        // into the report.
+        let (Plan { calls, sinks }, mut report) = self.plan_awaited();
         if report.scheduled == 0 {
             return Ok(report);
         }
-        report.reserve(calls.len());
         let ids: SmallVec<[ConnectionId; 8]> = calls.iter().map(|call| call.slot.id()).collect();
         let limit = inner.flight.semaphore().cloned();
         let mut deadline = std::pin::pin!(deadline);
+        let delivery = Arc::new(self.deliver(calls.len(), report.scheduled, None));
+        feed(&delivery, &sinks);
+        let mut ticket = Ticket::new(delivery, calls.len());
+        let calls = calls.into_iter().map(Call::into_parts);
+        if limit.is_some() {
+            // Rare: kept out of line, so it doesn't enlarge this future.
+            let run = Box::pin(run_all(&mut ticket, calls, limit, &mut report));
+            let _ = select(run, deadline.as_mut()).await;
+        } else if let Some(running) = start_all(&mut ticket, calls, &mut report) {
+            let drain = std::pin::pin!(drain(&mut ticket, running, &mut report));
+            let _ = select(drain, deadline.as_mut()).await;
+        }
+        drop(ticket);
+        Ok(pending(report, &ids))
+    }
 
-        let Some(executor) = executor else {
-            // Inline: the callbacks run right here, their outcomes go
-            // straight into the report.
-            let delivery = Arc::new(self.deliver(calls.len(), report.scheduled, None));
-            feed(&delivery, &sinks);
-            let mut ticket = Ticket::new(delivery, calls.len());
-            let calls = calls.into_iter().map(Call::into_parts);
-            if limit.is_some() {
-                // Rare: kept out of line, so it doesn't enlarge this future.
-                let run = Box::pin(run_all(&mut ticket, calls, limit, &mut report));
-                let _ = select(run, deadline.as_mut()).await;
-            } else if let Some(running) = start_all(&mut ticket, calls, &mut report) {
-                let drain = std::pin::pin!(drain(&mut ticket, running, &mut report));
-                let _ = select(drain, deadline.as_mut()).await;
-            }
-            drop(ticket);
-            return Ok(pending(report, &ids));
-        };
+    /// The plan of an awaited send, and its report so far: what it
+    /// scheduled, with room for the outcomes.
+    fn plan_awaited(&self) -> (Plan<A, K, R>, Report<R>) {
+        let plan = self.plan(self.select(), || None);
+        let mut report = Report::empty();
+        report.scheduled = plan.calls.len() + plan.sinks.len();
+        report.streamed = plan.sinks.len();
+        report.reserve(plan.calls.len());
+        (plan, report)
+    }
 
+    /// [`wait_until`](Self::wait_until) in [`Mode::Spawned`] or
+    /// [`Mode::Batched`]: the callbacks run in tasks, and report back over a
+    /// channel.
+    async fn wait_scheduled<D: Future>(
+        self,
+        mode: Mode,
+        executor: Resolved<'a>,
+        deadline: D,
+    ) -> Result<Report<R>, SendError<A, K>> {
+        let (Plan { calls, sinks }, mut report) = self.plan_awaited();
+        if report.scheduled == 0 {
+            return Ok(report);
+        }
+        let ids: SmallVec<[ConnectionId; 8]> = calls.iter().map(|call| call.slot.id()).collect();
+        let limit = self.signal.inner().flight.semaphore().cloned();
+        let mut deadline = std::pin::pin!(deadline);
         let (reporter, mut finished) = mpsc::unbounded();
         let delivery = Arc::new(self.deliver(calls.len(), report.scheduled, Some(reporter)));
         feed(&delivery, &sinks);
