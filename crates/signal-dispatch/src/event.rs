@@ -104,14 +104,25 @@ where
         if n == 0 {
             return;
         }
-        if finished > 0 {
-            self.completed.fetch_add(finished, Ordering::Relaxed);
-        }
-        if self.remaining.fetch_sub(n, Ordering::AcqRel) == n {
+        let completed = if self.remaining.load(Ordering::Acquire) == n {
+            // Every call left is ours (the commonest case: one ticket for
+            // the whole send), so no one else will touch the counts: no
+            // read-modify-write needed. The acquire load sees the other
+            // tickets' completions, added before their release.
+            self.remaining.store(0, Ordering::Relaxed);
+            self.completed.load(Ordering::Relaxed) + finished
+        } else {
+            if finished > 0 {
+                self.completed.fetch_add(finished, Ordering::Relaxed);
+            }
+            if self.remaining.fetch_sub(n, Ordering::AcqRel) != n {
+                return;
+            }
+            self.completed.load(Ordering::Acquire)
+        };
+        {
             let inner = self.signal.inner();
-            inner
-                .counters
-                .add(Counter::Completed, self.completed.load(Ordering::Acquire));
+            inner.counters.add(Counter::Completed, completed);
             if let Some(reporter) = &self.reporter {
                 reporter.close_channel();
             }

@@ -598,17 +598,27 @@ where
         let delivery = Arc::new(self.deliver(picks.len(), total, None));
         feed(&delivery, &sinks);
         let count = picks.len();
-        for (scheduled, (index, owner)) in picks.take().enumerate() {
-            let slot = SnapshotSlot {
-                snapshot: snapshot.clone(),
-                index,
-            };
-            let call = run_one(Ticket::new(delivery.clone(), 1), (slot, owner, None));
-            if let Err(source) = executor.spawn(call) {
+        let spawn = |delivery, snapshot, (index, owner)| {
+            let slot = SnapshotSlot { snapshot, index };
+            executor.spawn(run_one(Ticket::new(delivery, 1), (slot, owner, None)))
+        };
+        let mut calls = picks.take();
+        // Every call but the last clones the send's references to the
+        // delivery and the snapshot; the last takes them.
+        for (scheduled, call) in (0..count.saturating_sub(1)).zip(calls.by_ref()) {
+            if let Err(source) = spawn(delivery.clone(), snapshot.clone(), call) {
                 // This call's ticket settled it; settle those never tried.
                 delivery.settle(count - scheduled - 1, 0);
                 return Err(SendError::Spawn {
                     scheduled: sinks.len() + scheduled,
+                    source,
+                });
+            }
+        }
+        if let Some(call) = calls.next() {
+            if let Err(source) = spawn(delivery, snapshot, call) {
+                return Err(SendError::Spawn {
+                    scheduled: sinks.len() + count - 1,
                     source,
                 });
             }

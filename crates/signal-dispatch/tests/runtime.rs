@@ -95,6 +95,23 @@ fn a_spawner_that_refuses_reports_how_many_were_scheduled() {
         "executor is full"
     );
     assert!(matches!(error, SendError::Spawn { scheduled: 2, .. }));
+    // The accepted tasks were dropped unrun by this spawner; the send is
+    // settled whole all the same, its refused and untried calls included.
+    assert_eq!(signal.in_flight(), 0);
+
+    // A refusal of the last call leaves nothing unsettled either.
+    let refused = Arc::new(AtomicUsize::new(0));
+    let r = refused.clone();
+    let last_refused: Signal = Signal::builder(())
+        .spawner(move |_task: Task| {
+            r.fetch_add(1, Ordering::SeqCst);
+            Err(SpawnError::new("no room"))
+        })
+        .build();
+    last_refused.connect(|_: Event| {});
+    let error = last_refused.send().schedule().unwrap_err();
+    assert_eq!((error.scheduled(), refused.load(Ordering::SeqCst)), (0, 1));
+    assert_eq!(last_refused.in_flight(), 0);
 }
 
 #[test]
