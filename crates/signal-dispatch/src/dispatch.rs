@@ -39,8 +39,9 @@ pub(crate) struct Call<A, K, R> {
     pub(crate) permit: Option<Permit>,
 }
 
-/// The calls of one send, inline up to four.
-pub(crate) type Calls<A, K, R> = SmallVec<[Call<A, K, R>; 4]>;
+/// The calls of one send, inline up to two (a keyed send mostly reaches
+/// one; a large fan-out runs from the snapshot, with no calls list).
+pub(crate) type Calls<A, K, R> = SmallVec<[Call<A, K, R>; 2]>;
 
 impl<A, K, R> Call<A, K, R> {
     /// The call as [`run_all`] takes it.

@@ -439,7 +439,7 @@ where
         if report.scheduled == 0 {
             return Ok(report);
         }
-        let ids: SmallVec<[ConnectionId; 8]> = calls.iter().map(|call| call.slot.id()).collect();
+        let ids: SmallVec<[ConnectionId; 2]> = calls.iter().map(|call| call.slot.id()).collect();
         let limit = inner.flight.semaphore().cloned();
         let mut deadline = std::pin::pin!(deadline);
         let delivery = Arc::new(self.deliver(calls.len(), report.scheduled, None));
