@@ -57,9 +57,11 @@
 //! # Connecting
 //!
 //! [`Signal::connect`] takes anything implementing [`Handler`]: functions
-//! and closures taking an [`Event`], `async fn`s, async closures and closures
-//! returning futures, and methods of a weakly held owner through [`weak`].
-//! A callback may return `()` or `Result<(), E>`; see [`Outcome`].
+//! and closures taking an [`Event`] (or borrowing one, `&Event`: the
+//! cheapest kind, with no reference count per call), `async fn`s, async
+//! closures and closures returning futures, and methods of a weakly held
+//! owner through [`weak`]. A callback may return `()` or `Result<(), E>`;
+//! see [`Outcome`].
 //! [`Signal::connect_filtered`] adds a [`Filter`].
 //!
 //! # Arguments
