@@ -89,6 +89,27 @@ where
         self.event.delivery()
     }
 
+    /// Starts one call: a sync one runs to its outcome, handed to
+    /// `outcomes` (its permit then released); an async one is returned,
+    /// running, with its permit.
+    fn run(
+        &mut self,
+        slot: &CallbackSlot<A, K, R>,
+        owner: Owner,
+        permit: Option<Permit>,
+        outcomes: &mut impl Outcomes<R>,
+    ) -> Option<RunningCall<R>> {
+        let id = slot.id();
+        match start(slot, owner, &self.event) {
+            Started::Done(result) => {
+                self.finish(id, result, outcomes);
+                drop(permit);
+                None
+            }
+            Started::Running(future) => Some(RunningCall::new(id, future, permit)),
+        }
+    }
+
     /// Accounts for one call's outcome, handing it to `outcomes`.
     fn finish(
         &mut self,
@@ -291,16 +312,8 @@ where
 {
     let mut running: Option<Running<R>> = None;
     for (slot, owner, permit) in calls {
-        let slot = slot.borrow();
-        let id = slot.id();
-        match start(slot, owner, &ticket.event) {
-            Started::Done(result) => {
-                ticket.finish(id, result, outcomes);
-                drop(permit);
-            }
-            Started::Running(future) => running
-                .get_or_insert_with(Running::new)
-                .push(RunningCall::new(id, future, permit)),
+        if let Some(call) = ticket.run(slot.borrow(), owner, permit, outcomes) {
+            running.get_or_insert_with(Running::new).push(call);
         }
     }
     running
@@ -364,14 +377,8 @@ pub(crate) async fn run_all<A, K, R, S>(
                 }
             });
         }
-        let slot = slot.borrow();
-        let id = slot.id();
-        match start(slot, owner, &ticket.event) {
-            Started::Done(result) => {
-                ticket.finish(id, result, outcomes);
-                drop(permit);
-            }
-            Started::Running(future) => running.push(RunningCall::new(id, future, permit)),
+        if let Some(call) = ticket.run(slot.borrow(), owner, permit, outcomes) {
+            running.push(call);
         }
     }
     drain(ticket, running, outcomes).await;

@@ -532,34 +532,57 @@ where
         self.keys.is_empty() && self.senders.is_empty()
     }
 
-    /// [`schedule`](Self::schedule) for the commonest batched send: no key,
-    /// no sender, no in-flight limit. It runs the unfiltered slots from the
-    /// router's shared snapshot of them: one reference count per send
-    /// instead of one per callback (see [`pick`](Self::pick)).
-    fn schedule_unfiltered_batch(self, executor: &Resolved<'_>) -> Result<usize, SendError<A, K>> {
+    /// A scheduled send naming no key and no sender, on a signal with no
+    /// in-flight limit, up to its calls: the router's shared snapshot of
+    /// the unfiltered slots, the calls picked from it, the send's shared
+    /// state made and its subscriptions fed. `None` if it reaches nothing.
+    fn begin_snapshot_send(self, mode: Mode) -> Option<SnapshotSend<A, K, R>> {
         let inner = self.signal.inner();
         let snapshot = inner.router.unfiltered_snapshot();
         let (picks, sinks) = self.pick(&snapshot.slots);
         let total = picks.len() + sinks.len();
         if total == 0 {
-            return Ok(0);
+            return None;
         }
         #[cfg(feature = "tracing")]
-        let _span = tracing::trace_span!(
-            "send",
-            signal = inner.name(),
-            fanout = total,
-            mode = ?Mode::Batched
-        )
-        .entered();
+        let span =
+            tracing::trace_span!("send", signal = inner.name(), fanout = total, ?mode).entered();
+        #[cfg(not(feature = "tracing"))]
+        let _ = mode;
         let delivery = Arc::new(self.deliver(picks.len(), total, None));
         feed(&delivery, &sinks);
+        Some(SnapshotSend {
+            snapshot,
+            picks,
+            delivery,
+            streamed: sinks.len(),
+            #[cfg(feature = "tracing")]
+            _span: span,
+        })
+    }
+
+    /// [`schedule`](Self::schedule) for the commonest batched send: no key,
+    /// no sender, no in-flight limit. One task runs the calls from the
+    /// router's snapshot: one reference count per send instead of one per
+    /// callback (see [`pick`](Self::pick)).
+    fn schedule_unfiltered_batch(self, executor: &Resolved<'_>) -> Result<usize, SendError<A, K>> {
+        let Some(SnapshotSend {
+            snapshot,
+            mut picks,
+            delivery,
+            streamed,
+            #[cfg(feature = "tracing")]
+                _span: _entered,
+        }) = self.begin_snapshot_send(Mode::Batched)
+        else {
+            return Ok(0);
+        };
+        let total = picks.len() + streamed;
         if picks.is_empty() {
             return Ok(total);
         }
         let mut ticket = Ticket::new(delivery.clone(), picks.len());
         let spawned = executor.spawn(async move {
-            let mut picks = picks;
             let calls = Picked::new(&snapshot.slots, &mut picks);
             let outcomes = &mut ToSender(&delivery);
             if let Some(running) = start_all(&mut ticket, calls, outcomes) {
@@ -569,7 +592,7 @@ where
         match spawned {
             Ok(()) => Ok(total),
             Err(source) => Err(SendError::Spawn {
-                scheduled: sinks.len(),
+                scheduled: streamed,
                 source,
             }),
         }
@@ -580,23 +603,18 @@ where
     /// each holding the router's snapshot of the unfiltered slots rather
     /// than its own slot, so no selection is built.
     fn schedule_unfiltered_each(self, executor: &Resolved<'_>) -> Result<usize, SendError<A, K>> {
-        let inner = self.signal.inner();
-        let snapshot = inner.router.unfiltered_snapshot();
-        let (mut picks, sinks) = self.pick(&snapshot.slots);
-        let total = picks.len() + sinks.len();
-        if total == 0 {
+        let Some(SnapshotSend {
+            snapshot,
+            mut picks,
+            delivery,
+            streamed,
+            #[cfg(feature = "tracing")]
+                _span: _entered,
+        }) = self.begin_snapshot_send(Mode::Spawned)
+        else {
             return Ok(0);
-        }
-        #[cfg(feature = "tracing")]
-        let _span = tracing::trace_span!(
-            "send",
-            signal = inner.name(),
-            fanout = total,
-            mode = ?Mode::Spawned
-        )
-        .entered();
-        let delivery = Arc::new(self.deliver(picks.len(), total, None));
-        feed(&delivery, &sinks);
+        };
+        let total = picks.len() + streamed;
         let count = picks.len();
         let spawn = |delivery, snapshot, (index, owner)| {
             let slot = SnapshotSlot { snapshot, index };
@@ -610,7 +628,7 @@ where
                 // This call's ticket settled it; settle those never tried.
                 delivery.settle(count - scheduled - 1, 0);
                 return Err(SendError::Spawn {
-                    scheduled: sinks.len() + scheduled,
+                    scheduled: streamed + scheduled,
                     source,
                 });
             }
@@ -618,7 +636,7 @@ where
         if let Some(call) = calls.next() {
             if let Err(source) = spawn(delivery, snapshot, call) {
                 return Err(SendError::Spawn {
-                    scheduled: sinks.len() + count - 1,
+                    scheduled: streamed + count - 1,
                     source,
                 });
             }
@@ -783,8 +801,21 @@ where
 /// The subscriptions a snapshot send feeds.
 type SnapshotSinks<A, K, R> = Vec<Arc<CallbackSlot<A, K, R>>>;
 
-/// An inline send from the snapshot, its sync callbacks done
-/// ([`SendBuilder::start_unfiltered_inline`]).
+/// A scheduled snapshot send, up to its calls
+/// ([`SendBuilder::begin_snapshot_send`]).
+struct SnapshotSend<A, K, R> {
+    snapshot: Arc<crate::router::Snapshot<Callback<A, K, R>, K>>,
+    picks: Picks,
+    delivery: Arc<Delivery<A, K, R>>,
+    /// Subscriptions fed.
+    streamed: usize,
+    /// The send's span, entered until its calls are scheduled.
+    #[cfg(feature = "tracing")]
+    _span: tracing::span::EnteredSpan,
+}
+
+/// An inline send from the snapshot, its sync callbacks done, its async
+/// ones (if any) still running ([`SendBuilder::start_unfiltered_inline`]).
 struct InlineRun<A, K, R>
 where
     A: Send + Sync + 'static,
