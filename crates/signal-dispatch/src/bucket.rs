@@ -55,8 +55,18 @@ impl<T: Target, K> Bucket<T, K> {
     /// Appends every connected, live slot to `out`.
     pub(crate) fn collect_live(&self, out: &mut Selection<T, K>) {
         match self {
-            Bucket::One(slot) => out.extend(live(slot)),
-            Bucket::Small(slots) => out.extend(slots.iter().filter_map(live)),
+            // Pushed one by one: `extend`'s reservation costs more than
+            // the push itself for the one or few slots of a route.
+            Bucket::One(slot) => {
+                if let Some(slot) = live(slot) {
+                    out.push(slot);
+                }
+            }
+            Bucket::Small(slots) => {
+                for slot in slots.iter().filter_map(live) {
+                    out.push(slot);
+                }
+            }
             Bucket::Large(slots) => out.extend(slots.pin().values().filter_map(live)),
         }
     }

@@ -91,7 +91,9 @@ where
 
     /// Starts one call: a sync one runs to its outcome, handed to
     /// `outcomes` (its permit then released); an async one is returned,
-    /// running, with its permit.
+    /// running, with its permit. (Inlined into its loops: called once per
+    /// callback, it is the hottest code of a send.)
+    #[inline(always)]
     fn run(
         &mut self,
         slot: &CallbackSlot<A, K, R>,
@@ -134,7 +136,8 @@ where
 }
 
 /// Hands one call's outcome of `delivery` to `outcomes`, counting a failure.
-#[inline]
+/// (Inlined: once per callback, like [`Ticket::run`].)
+#[inline(always)]
 fn hand_over<A, K, R>(
     delivery: &Delivery<A, K, R>,
     id: ConnectionId,

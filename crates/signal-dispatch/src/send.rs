@@ -439,7 +439,10 @@ where
         if report.scheduled == 0 {
             return Ok(report);
         }
-        let ids: SmallVec<[ConnectionId; 2]> = calls.iter().map(|call| call.slot.id()).collect();
+        let mut ids: SmallVec<[ConnectionId; 2]> = SmallVec::new();
+        for call in &calls {
+            ids.push(call.slot.id());
+        }
         let limit = inner.flight.semaphore().cloned();
         let mut deadline = std::pin::pin!(deadline);
         let delivery = Arc::new(self.deliver(calls.len(), report.scheduled, None));
@@ -455,7 +458,8 @@ where
             let _ = select(drain, deadline.as_mut()).await;
         }
         drop(ticket);
-        Ok(pending(report, &ids))
+        name_pending(&mut report, &ids);
+        Ok(report)
     }
 
     /// The plan of an awaited send, and its report so far: what it
@@ -522,7 +526,8 @@ where
         while let Ok(done) = finished.try_recv() {
             report.record(done);
         }
-        Ok(pending(report, &ids))
+        name_pending(&mut report, &ids);
+        Ok(report)
     }
 
     /// Whether the send names no key and no sender: it reaches the
@@ -704,7 +709,12 @@ where
 
     /// The slots this send reaches, connected, live and unblocked.
     fn select(&self) -> Selection<Callback<A, K, R>, K> {
-        let addresses: SmallVec<[usize; 4]> = self.senders.iter().map(Sender::address).collect();
+        let mut addresses: SmallVec<[usize; 4]> = SmallVec::new();
+        // Pushed one by one: collecting reserves first, which costs more
+        // than the one or no sender of most sends.
+        for sender in &self.senders {
+            addresses.push(sender.address());
+        }
         let mut selection = Selection::new();
         self.signal
             .inner()
@@ -857,7 +867,9 @@ where
             .iter()
             .map(|&index| snapshot.slots[index as usize].id())
             .collect();
-        pending(report, &ids)
+        let mut report = report;
+        name_pending(&mut report, &ids);
+        report
     }
 }
 
@@ -959,7 +971,7 @@ where
 }
 
 /// Names the callbacks that did not finish.
-fn pending<R>(mut report: Report<R>, ids: &[ConnectionId]) -> Report<R> {
+fn name_pending<R>(report: &mut Report<R>, ids: &[ConnectionId]) {
     if report.completed() < report.scheduled {
         let done: HashSet<_> = report
             .failures
@@ -973,7 +985,6 @@ fn pending<R>(mut report: Report<R>, ids: &[ConnectionId]) -> Report<R> {
             .filter(|id| !done.contains(id))
             .collect();
     }
-    report
 }
 
 /// An awaited inline send's outcomes go straight into its report.
