@@ -26,7 +26,6 @@ use crate::error::{CallbackError, Cause, Failure};
 use crate::event::{Delivery, Event};
 use crate::flight::Permit;
 use crate::router::{Key, Slot};
-use crate::stats::Counter;
 use crate::sync::Arc;
 
 pub(crate) type CallbackSlot<A, K, R> = Slot<Callback<A, K, R>, K>;
@@ -152,7 +151,7 @@ fn hand_over<A, K, R>(
         Ok(value) => outcomes.value(id, value),
         Err(cause) => {
             let signal = &delivery.signal;
-            signal.inner().counters.add(Counter::Failed, 1);
+            signal.inner().counters.failed();
             outcomes.failure(Failure::new(id, signal.name(), cause));
         }
     }

@@ -10,7 +10,6 @@ use crate::router::Key;
 use crate::send::Named;
 use crate::sender::Sender;
 use crate::signal::Signal;
-use crate::stats::Counter;
 use crate::sync::{Arc, AtomicUsize, Ordering};
 
 /// What one send delivers to each callback it reaches: the signal, the
@@ -77,10 +76,10 @@ where
         calls: usize,
         reporter: Option<UnboundedSender<Finished<R>>>,
     ) -> Self {
-        if calls > 0 {
-            signal.inner().counters.begin();
-        } else if let Some(reporter) = &reporter {
-            reporter.close_channel();
+        if calls == 0 {
+            if let Some(reporter) = &reporter {
+                reporter.close_channel();
+            }
         }
         Delivery {
             signal,
@@ -122,11 +121,10 @@ where
         };
         {
             let inner = self.signal.inner();
-            inner.counters.add(Counter::Completed, completed);
             if let Some(reporter) = &self.reporter {
                 reporter.close_channel();
             }
-            inner.counters.end();
+            inner.counters.ended(completed);
         }
     }
 }

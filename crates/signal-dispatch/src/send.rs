@@ -26,7 +26,6 @@ use crate::router::{Key, Selection};
 use crate::sender::Sender;
 use crate::signal::Signal;
 use crate::spawn::Resolved;
-use crate::stats::Counter;
 use crate::sync::Arc;
 
 /// One send being prepared; made by [`Signal::send`], finished by
@@ -783,8 +782,7 @@ where
         reporter: Option<mpsc::UnboundedSender<Finished<R>>>,
     ) -> Delivery<A, K, R> {
         let inner = self.signal.inner();
-        inner.counters.add(Counter::Sends, 1);
-        inner.counters.add(Counter::Scheduled, reached);
+        inner.counters.sent(reached, calls > 0);
         let args = match self.args {
             Some(args) => Arc::new(args),
             None => inner.defaults.clone(),

@@ -78,29 +78,14 @@ fn shard_index() -> usize {
     INDEX.try_with(|index| *index).unwrap_or(0)
 }
 
-/// Which counter to add to.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Counter {
-    Sends,
-    Scheduled,
-    Completed,
-    Failed,
-}
-
 impl Counters {
     fn shard(&self) -> &Shard {
         &self.shards[shard_index()]
     }
 
-    pub(crate) fn add(&self, counter: Counter, n: usize) {
-        let shard = self.shard();
-        let field = match counter {
-            Counter::Sends => &shard.sends,
-            Counter::Scheduled => &shard.scheduled,
-            Counter::Completed => &shard.completed,
-            Counter::Failed => &shard.failed,
-        };
-        field.fetch_add(n as u64, Ordering::Relaxed);
+    /// A callback failed.
+    pub(crate) fn failed(&self) {
+        self.shard().failed.fetch_add(1, Ordering::Relaxed);
     }
 
     pub(crate) fn snapshot(&self, pruned: u64) -> Stats {
@@ -119,14 +104,25 @@ impl Counters {
         }
     }
 
-    /// A send with callbacks to run began.
-    pub(crate) fn begin(&self) {
-        self.shard().in_flight.fetch_add(1, Ordering::SeqCst);
+    /// A send reached `reached` connections; with callbacks to run, it is
+    /// in flight until [`ended`](Self::ended). (One call for the three
+    /// counts: the shard is looked up once.)
+    pub(crate) fn sent(&self, reached: usize, in_flight: bool) {
+        let shard = self.shard();
+        shard.sends.fetch_add(1, Ordering::Relaxed);
+        shard.scheduled.fetch_add(reached as u64, Ordering::Relaxed);
+        if in_flight {
+            shard.in_flight.fetch_add(1, Ordering::SeqCst);
+        }
     }
 
-    /// A send's last callback finished.
-    pub(crate) fn end(&self) {
-        self.shard().in_flight.fetch_sub(1, Ordering::SeqCst);
+    /// A send in flight ended, `completed` of its callbacks run.
+    pub(crate) fn ended(&self, completed: usize) {
+        let shard = self.shard();
+        shard
+            .completed
+            .fetch_add(completed as u64, Ordering::Relaxed);
+        shard.in_flight.fetch_sub(1, Ordering::SeqCst);
         // Paired with `idle`: it announces itself before summing, we
         // decrement before looking for it, so one of us sees the other.
         if self.waiters.load(Ordering::SeqCst) > 0 && self.in_flight_sum() == 0 {
