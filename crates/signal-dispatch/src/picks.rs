@@ -98,7 +98,10 @@ impl<A, K, R> std::borrow::Borrow<CallbackSlot<A, K, R>> for SnapshotSlot<A, K, 
 pub(crate) struct Picked<'a, A, K, R> {
     slots: &'a [Arc<CallbackSlot<A, K, R>>],
     indices: std::iter::Enumerate<std::slice::Iter<'a, u32>>,
-    owners: std::iter::Peekable<std::slice::IterMut<'a, (u32, Owner)>>,
+    owners: &'a mut [(u32, Owner)],
+    /// The next owner to hand out (most sends have none: one failed bounds
+    /// check per call).
+    next_owner: usize,
 }
 
 impl<'a, A, K, R> Picked<'a, A, K, R> {
@@ -106,7 +109,8 @@ impl<'a, A, K, R> Picked<'a, A, K, R> {
         Picked {
             slots,
             indices: picks.indices.iter().enumerate(),
-            owners: picks.owners.iter_mut().peekable(),
+            owners: &mut picks.owners,
+            next_owner: 0,
         }
     }
 }
@@ -116,10 +120,13 @@ impl<'a, A, K, R> Iterator for Picked<'a, A, K, R> {
 
     fn next(&mut self) -> Option<Self::Item> {
         let (position, &index) = self.indices.next()?;
-        let owner = self
-            .owners
-            .next_if(|(at, _)| *at as usize == position)
-            .and_then(|(_, owner)| owner.take());
+        let owner = match self.owners.get_mut(self.next_owner) {
+            Some((at, owner)) if *at as usize == position => {
+                self.next_owner += 1;
+                owner.take()
+            }
+            _ => None,
+        };
         Some((&*self.slots[index as usize], owner, None))
     }
 }
