@@ -270,10 +270,7 @@ where
             return Ok(0);
         }
         if self.is_unfiltered() && inner.flight.limit().is_none() {
-            return match mode {
-                Mode::Batched => self.schedule_unfiltered_batch(&executor),
-                _ => self.schedule_unfiltered_each(&executor),
-            };
+            return self.schedule_unfiltered(&executor, mode);
         }
         let selection = self.select();
         // Reserve room for every callback before claiming anything, so a
@@ -536,116 +533,44 @@ where
         self.keys.is_empty() && self.senders.is_empty()
     }
 
-    /// A scheduled send naming no key and no sender, on a signal with no
-    /// in-flight limit, up to its calls: the router's shared snapshot of
-    /// the unfiltered slots, the calls picked from it, the send's shared
-    /// state made and its subscriptions fed. `None` if it reaches nothing.
-    fn begin_snapshot_send(self, mode: Mode) -> Option<SnapshotSend<A, K, R>> {
+    /// [`schedule`](Self::schedule) for a send naming no key and no sender,
+    /// on a signal with no in-flight limit: its calls are picked from the
+    /// router's shared snapshot of the unfiltered slots, and their tasks
+    /// hold that snapshot, not each its slot: one reference count per send
+    /// (batched) or per task (spawned) instead of a selection (see
+    /// [`pick`](Self::pick)).
+    fn schedule_unfiltered(
+        self,
+        executor: &Resolved<'_>,
+        mode: Mode,
+    ) -> Result<usize, SendError<A, K>> {
         let inner = self.signal.inner();
         let snapshot = inner.router.unfiltered_snapshot();
         let (picks, sinks) = self.pick(&snapshot.slots);
         let total = picks.len() + sinks.len();
         if total == 0 {
-            return None;
+            return Ok(0);
         }
         #[cfg(feature = "tracing")]
-        let span =
+        let _span =
             tracing::trace_span!("send", signal = inner.name(), fanout = total, ?mode).entered();
-        #[cfg(not(feature = "tracing"))]
-        let _ = mode;
         let delivery = Arc::new(self.deliver(picks.len(), total, None));
         feed(&delivery, &sinks);
-        Some(SnapshotSend {
-            snapshot,
-            picks,
-            delivery,
-            streamed: sinks.len(),
-            #[cfg(feature = "tracing")]
-            _span: span,
-        })
-    }
-
-    /// [`schedule`](Self::schedule) for the commonest batched send: no key,
-    /// no sender, no in-flight limit. One task runs the calls from the
-    /// router's snapshot: one reference count per send instead of one per
-    /// callback (see [`pick`](Self::pick)).
-    fn schedule_unfiltered_batch(self, executor: &Resolved<'_>) -> Result<usize, SendError<A, K>> {
-        let Some(SnapshotSend {
-            snapshot,
-            mut picks,
-            delivery,
-            streamed,
-            #[cfg(feature = "tracing")]
-                _span: _entered,
-        }) = self.begin_snapshot_send(Mode::Batched)
-        else {
-            return Ok(0);
-        };
-        let total = picks.len() + streamed;
         if picks.is_empty() {
             return Ok(total);
         }
-        let mut ticket = Ticket::new(delivery.clone(), picks.len());
-        let spawned = executor.spawn(async move {
-            let calls = Picked::new(&snapshot.slots, &mut picks);
-            let outcomes = &mut ToSender(&delivery);
-            if let Some(running) = start_all(&mut ticket, calls, outcomes) {
-                drain(&mut ticket, running, outcomes).await;
+        let spawned = match mode {
+            Mode::Batched => {
+                spawn_picked_batch(executor, snapshot, picks, delivery).map_err(|e| (0, e))
             }
-        });
-        match spawned {
-            Ok(()) => Ok(total),
-            Err(source) => Err(SendError::Spawn {
-                scheduled: streamed,
+            _ => spawn_picked_each(executor, snapshot, picks, delivery),
+        };
+        spawned
+            .map(|()| total)
+            .map_err(|(scheduled, source)| SendError::Spawn {
+                scheduled: sinks.len() + scheduled,
                 source,
-            }),
-        }
-    }
-
-    /// [`schedule`](Self::schedule) for a spawned send naming no key and no
-    /// sender, on a signal with no in-flight limit: one task per callback,
-    /// each holding the router's snapshot of the unfiltered slots rather
-    /// than its own slot, so no selection is built.
-    fn schedule_unfiltered_each(self, executor: &Resolved<'_>) -> Result<usize, SendError<A, K>> {
-        let Some(SnapshotSend {
-            snapshot,
-            mut picks,
-            delivery,
-            streamed,
-            #[cfg(feature = "tracing")]
-                _span: _entered,
-        }) = self.begin_snapshot_send(Mode::Spawned)
-        else {
-            return Ok(0);
-        };
-        let total = picks.len() + streamed;
-        let count = picks.len();
-        let spawn = |delivery, snapshot, (index, owner)| {
-            let slot = SnapshotSlot { snapshot, index };
-            executor.spawn(run_one(Ticket::new(delivery, 1), (slot, owner, None)))
-        };
-        let mut calls = picks.take();
-        // Every call but the last clones the send's references to the
-        // delivery and the snapshot; the last takes them.
-        for (scheduled, call) in (0..count.saturating_sub(1)).zip(calls.by_ref()) {
-            if let Err(source) = spawn(delivery.clone(), snapshot.clone(), call) {
-                // This call's ticket settled it; settle those never tried.
-                delivery.settle(count - scheduled - 1, 0);
-                return Err(SendError::Spawn {
-                    scheduled: streamed + scheduled,
-                    source,
-                });
-            }
-        }
-        if let Some(call) = calls.next() {
-            if let Err(source) = spawn(delivery, snapshot, call) {
-                return Err(SendError::Spawn {
-                    scheduled: streamed + count - 1,
-                    source,
-                });
-            }
-        }
-        Ok(total)
+            })
     }
 
     /// [`wait_until`](Self::wait_until) for an inline send naming no key
@@ -809,19 +734,6 @@ where
 /// The subscriptions a snapshot send feeds.
 type SnapshotSinks<A, K, R> = Vec<Arc<CallbackSlot<A, K, R>>>;
 
-/// A scheduled snapshot send, up to its calls
-/// ([`SendBuilder::begin_snapshot_send`]).
-struct SnapshotSend<A, K, R> {
-    snapshot: Arc<crate::router::Snapshot<Callback<A, K, R>, K>>,
-    picks: Picks,
-    delivery: Arc<Delivery<A, K, R>>,
-    /// Subscriptions fed.
-    streamed: usize,
-    /// The send's span, entered until its calls are scheduled.
-    #[cfg(feature = "tracing")]
-    _span: tracing::span::EnteredSpan,
-}
-
 /// An inline send from the snapshot, its sync callbacks done, its async
 /// ones (if any) still running ([`SendBuilder::start_unfiltered_inline`]).
 struct InlineRun<A, K, R>
@@ -937,6 +849,64 @@ where
         if let Some(sink) = slot.target().as_sink() {
             sink.push(Event::new(delivery.clone()));
         }
+    }
+}
+
+/// Spawns one task running a snapshot send's picked calls
+/// ([`Mode::Batched`]). A refused task is dropped with its ticket, which
+/// settles its calls as never run.
+fn spawn_picked_batch<A, K, R>(
+    executor: &Resolved<'_>,
+    snapshot: Arc<crate::router::Snapshot<Callback<A, K, R>, K>>,
+    mut picks: Picks,
+    delivery: Arc<Delivery<A, K, R>>,
+) -> Result<(), crate::error::SpawnError>
+where
+    A: Send + Sync + 'static,
+    K: Key,
+    R: Send + 'static,
+{
+    let mut ticket = Ticket::new(delivery.clone(), picks.len());
+    executor.spawn(async move {
+        let calls = Picked::new(&snapshot.slots, &mut picks);
+        let outcomes = &mut ToSender(&delivery);
+        if let Some(running) = start_all(&mut ticket, calls, outcomes) {
+            drain(&mut ticket, running, outcomes).await;
+        }
+    })
+}
+
+/// Spawns one task per picked call of a snapshot send ([`Mode::Spawned`]),
+/// each holding the snapshot; on a refusal, how many were spawned before.
+fn spawn_picked_each<A, K, R>(
+    executor: &Resolved<'_>,
+    snapshot: Arc<crate::router::Snapshot<Callback<A, K, R>, K>>,
+    mut picks: Picks,
+    delivery: Arc<Delivery<A, K, R>>,
+) -> Result<(), (usize, crate::error::SpawnError)>
+where
+    A: Send + Sync + 'static,
+    K: Key,
+    R: Send + 'static,
+{
+    let count = picks.len();
+    let spawn = |delivery, snapshot, (index, owner)| {
+        let slot = SnapshotSlot { snapshot, index };
+        executor.spawn(run_one(Ticket::new(delivery, 1), (slot, owner, None)))
+    };
+    let mut calls = picks.take();
+    // Every call but the last clones the send's references to the delivery
+    // and the snapshot; the last takes them.
+    for (scheduled, call) in (0..count.saturating_sub(1)).zip(calls.by_ref()) {
+        if let Err(source) = spawn(delivery.clone(), snapshot.clone(), call) {
+            // This call's ticket settled it; settle those never tried.
+            delivery.settle(count - scheduled - 1, 0);
+            return Err((scheduled, source));
+        }
+    }
+    match calls.next() {
+        Some(call) => spawn(delivery, snapshot, call).map_err(|source| (count - 1, source)),
+        None => Ok(()),
     }
 }
 
