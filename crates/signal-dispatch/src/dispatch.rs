@@ -223,6 +223,15 @@ impl<R> Future for RunningCall<R> {
 /// The async calls of a task, still running.
 pub(crate) type Running<R> = FuturesUnordered<RunningCall<R>>;
 
+/// The connections of the calls still in `running`, in the order they
+/// connected: what an awaited send reports pending when its deadline cut
+/// the drive short.
+pub(crate) fn pending_ids<R>(running: &Running<R>) -> Vec<ConnectionId> {
+    let mut ids: Vec<ConnectionId> = running.iter().map(|call| call.id).collect();
+    ids.sort_unstable();
+    ids
+}
+
 /// Where a task hands its calls' outcomes.
 pub(crate) trait Outcomes<R> {
     /// A call returned `value`.
@@ -325,9 +334,11 @@ where
 }
 
 /// Drives the async calls [`start_all`] left running to their outcomes.
+/// The set is borrowed: if the drive is cut short, what it still holds are
+/// the calls that did not finish ([`pending_ids`]).
 pub(crate) async fn drain<A, K, R>(
     ticket: &mut Ticket<A, K, R>,
-    mut running: Running<R>,
+    running: &mut Running<R>,
     outcomes: &mut impl Outcomes<R>,
 ) where
     A: Send + Sync + 'static,
@@ -356,8 +367,8 @@ pub(crate) async fn run_all<A, K, R, S>(
     S: Borrow<CallbackSlot<A, K, R>>,
 {
     let Some(semaphore) = limit else {
-        if let Some(running) = start_all(ticket, calls, outcomes) {
-            drain(ticket, running, outcomes).await;
+        if let Some(mut running) = start_all(ticket, calls, outcomes) {
+            drain(ticket, &mut running, outcomes).await;
         }
         return;
     };
@@ -386,5 +397,5 @@ pub(crate) async fn run_all<A, K, R, S>(
             running.push(call);
         }
     }
-    drain(ticket, running, outcomes).await;
+    drain(ticket, &mut running, outcomes).await;
 }

@@ -57,11 +57,6 @@ impl Picks {
         self.indices.is_empty()
     }
 
-    /// Each call's index in the snapshot.
-    pub(crate) fn indices(&self) -> &[u32] {
-        &self.indices
-    }
-
     /// Each call's index and owner, taking the owners out.
     pub(crate) fn take(&mut self) -> impl Iterator<Item = (u32, Owner)> + '_ {
         let mut owners = self.owners.iter_mut().peekable();
@@ -142,7 +137,7 @@ mod tests {
         picks.push(3, None);
         picks.push(5, Some(owner.clone()));
         picks.push(9, None);
-        assert_eq!((picks.len(), picks.indices()), (3, &[3, 5, 9][..]));
+        assert_eq!(picks.len(), 3);
         let taken: Vec<(u32, bool)> = picks.take().map(|(i, o)| (i, o.is_some())).collect();
         assert_eq!(taken, [(3, false), (5, true), (9, false)]);
         // Taken once: the owner is no longer held by the picks.

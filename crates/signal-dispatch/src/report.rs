@@ -2,8 +2,6 @@
 
 use std::fmt;
 
-use smallvec::SmallVec;
-
 use crate::connection::ConnectionId;
 use crate::error::Failure;
 
@@ -41,8 +39,6 @@ pub struct Report<R = ()> {
     pub(crate) failures: Vec<Failure>,
     pub(crate) streamed: usize,
     pub(crate) pending: Vec<ConnectionId>,
-    /// The connections that returned a value, to tell the pending ones.
-    pub(crate) finished_ids: SmallVec<[ConnectionId; 4]>,
 }
 
 impl<R> Report<R> {
@@ -53,15 +49,13 @@ impl<R> Report<R> {
             failures: Vec::new(),
             streamed: 0,
             pending: Vec::new(),
-            finished_ids: SmallVec::new(),
         }
     }
 
-    /// Makes room for the outcomes of `calls` callbacks, so that recording
-    /// them does not grow the vectors one by one.
+    /// Makes room for the values of `calls` callbacks, so that recording
+    /// them does not grow the vector one by one.
     pub(crate) fn reserve(&mut self, calls: usize) {
         self.values.reserve(calls);
-        self.finished_ids.reserve(calls);
     }
 
     /// How many connections the send reached (callbacks and subscriptions).
@@ -107,7 +101,8 @@ impl<R> Report<R> {
     }
 
     /// The callbacks still running when the wait ended early (its deadline
-    /// passed), or that never ran (their runtime shut down).
+    /// passed), or that never ran (their runtime shut down), in the order
+    /// they connected.
     pub fn pending(&self) -> &[ConnectionId] {
         &self.pending
     }

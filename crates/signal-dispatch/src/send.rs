@@ -14,8 +14,8 @@ use smallvec::SmallVec;
 use crate::callback::Callback;
 use crate::connection::ConnectionId;
 use crate::dispatch::{
-    Call, CallbackSlot, Calls, Finished, Outcomes, Ticket, ToSender, drain, run_all, run_one,
-    start_all,
+    Call, CallbackSlot, Calls, Finished, Outcomes, Ticket, ToSender, drain, pending_ids, run_all,
+    run_one, start_all,
 };
 use crate::error::{SendError, Unsent};
 use crate::event::{Delivery, Event};
@@ -414,13 +414,17 @@ where
         }
         if mode == Mode::Inline && self.is_unfiltered() && inner.flight.limit().is_none() {
             let mut run = self.start_unfiltered_inline();
-            let mut finished = true;
-            if let (Some(running), Some(ticket)) = (run.running.take(), run.ticket.as_mut()) {
-                let drain = std::pin::pin!(drain(ticket, running, &mut run.report));
-                let deadline = std::pin::pin!(deadline);
-                finished = matches!(select(drain, deadline).await, Either::Left(_));
+            if let (Some(running), Some(ticket)) = (run.running.as_mut(), run.ticket.as_mut()) {
+                let finished = {
+                    let drain = std::pin::pin!(drain(ticket, running, &mut run.report));
+                    let deadline = std::pin::pin!(deadline);
+                    matches!(select(drain, deadline).await, Either::Left(_))
+                };
+                if !finished {
+                    run.report.pending = pending_ids(running);
+                }
             }
-            return Ok(run.finish(finished));
+            return Ok(run.report);
         }
         if let Some(executor) = executor {
             // Out of line (boxed): its state would otherwise enlarge the
@@ -435,26 +439,36 @@ where
         if report.scheduled == 0 {
             return Ok(report);
         }
-        let mut ids: SmallVec<[ConnectionId; 2]> = SmallVec::new();
-        for call in &calls {
-            ids.push(call.slot.id());
-        }
         let limit = inner.flight.semaphore().cloned();
         let mut deadline = std::pin::pin!(deadline);
         let delivery = Arc::new(self.deliver(calls.len(), report.scheduled, None));
         feed(&delivery, &sinks);
         let mut ticket = Ticket::new(delivery, calls.len());
-        let calls = calls.into_iter().map(Call::into_parts);
         if limit.is_some() {
             // Rare: kept out of line, so it doesn't enlarge this future.
-            let run = Box::pin(run_all(&mut ticket, calls, limit, &mut report));
-            let _ = select(run, deadline.as_mut()).await;
-        } else if let Some(running) = start_all(&mut ticket, calls, &mut report) {
-            let drain = std::pin::pin!(drain(&mut ticket, running, &mut report));
-            let _ = select(drain, deadline.as_mut()).await;
+            let ids: Ids = calls.iter().map(|call| call.slot.id()).collect();
+            let calls = calls.into_iter().map(Call::into_parts);
+            let mut noted = Noting::new(&mut report);
+            let finished = {
+                let run = Box::pin(run_all(&mut ticket, calls, limit, &mut noted));
+                matches!(select(run, deadline.as_mut()).await, Either::Left(_))
+            };
+            if !finished {
+                noted.name_pending(&ids);
+            }
+        } else if let Some(mut running) = start_all(
+            &mut ticket,
+            calls.into_iter().map(Call::into_parts),
+            &mut report,
+        ) {
+            let finished = {
+                let drain = std::pin::pin!(drain(&mut ticket, &mut running, &mut report));
+                matches!(select(drain, deadline.as_mut()).await, Either::Left(_))
+            };
+            if !finished {
+                report.pending = pending_ids(&running);
+            }
         }
-        drop(ticket);
-        name_pending(&mut report, &ids);
         Ok(report)
     }
 
@@ -482,7 +496,7 @@ where
         if report.scheduled == 0 {
             return Ok(report);
         }
-        let ids: SmallVec<[ConnectionId; 8]> = calls.iter().map(|call| call.slot.id()).collect();
+        let ids: Ids = calls.iter().map(|call| call.slot.id()).collect();
         let limit = self.signal.inner().flight.semaphore().cloned();
         let mut deadline = std::pin::pin!(deadline);
         let (reporter, mut finished) = mpsc::unbounded();
@@ -510,19 +524,20 @@ where
             }
         }
         drop(delivery);
+        let mut noted = Noting::new(&mut report);
         if !timed_out {
             // Until every callback reported (the channel closes) or the
             // deadline passes.
             while let Either::Left((Some(done), _)) =
                 select(finished.next(), deadline.as_mut()).await
             {
-                report.record(done);
+                noted.record(done);
             }
         }
         while let Ok(done) = finished.try_recv() {
-            report.record(done);
+            noted.record(done);
         }
-        name_pending(&mut report, &ids);
+        noted.name_pending(&ids);
         Ok(report)
     }
 
@@ -599,8 +614,6 @@ where
             report,
             ticket,
             running,
-            snapshot,
-            picks,
         }
     }
 
@@ -743,44 +756,12 @@ where
     R: Send + 'static,
 {
     report: Report<R>,
+    /// The async callbacks, still running (they need neither their slots
+    /// nor the snapshot any more). Dropped before the ticket, which then
+    /// settles them as never run.
+    running: Option<crate::dispatch::Running<R>>,
     /// `None` if the send reached no callback.
     ticket: Option<Ticket<A, K, R>>,
-    /// The async callbacks, still running.
-    running: Option<crate::dispatch::Running<R>>,
-    snapshot: Arc<crate::router::Snapshot<Callback<A, K, R>, K>>,
-    picks: Picks,
-}
-
-impl<A, K, R> InlineRun<A, K, R>
-where
-    A: Send + Sync + 'static,
-    K: Key,
-    R: Send + 'static,
-{
-    /// The report, naming the callbacks still running if the run did not
-    /// finish (its deadline passed).
-    fn finish(self, finished: bool) -> Report<R> {
-        let InlineRun {
-            report,
-            ticket,
-            running,
-            snapshot,
-            picks,
-        } = self;
-        // Settles the calls: those still running are dropped unfinished.
-        drop((running, ticket));
-        if finished {
-            return report;
-        }
-        let ids: SmallVec<[ConnectionId; 8]> = picks
-            .indices()
-            .iter()
-            .map(|&index| snapshot.slots[index as usize].id())
-            .collect();
-        let mut report = report;
-        name_pending(&mut report, &ids);
-        report
-    }
 }
 
 /// What [`SendBuilder::admit`] made of a selected slot.
@@ -870,8 +851,8 @@ where
     executor.spawn(async move {
         let calls = Picked::new(&snapshot.slots, &mut picks);
         let outcomes = &mut ToSender(&delivery);
-        if let Some(running) = start_all(&mut ticket, calls, outcomes) {
-            drain(&mut ticket, running, outcomes).await;
+        if let Some(mut running) = start_all(&mut ticket, calls, outcomes) {
+            drain(&mut ticket, &mut running, outcomes).await;
         }
     })
 }
@@ -932,34 +913,66 @@ where
         if limit.is_some() {
             // Rare: kept out of line, so it doesn't enlarge every task.
             Box::pin(run_all(&mut ticket, calls, limit, outcomes)).await;
-        } else if let Some(running) = start_all(&mut ticket, calls, outcomes) {
-            drain(&mut ticket, running, outcomes).await;
+        } else if let Some(mut running) = start_all(&mut ticket, calls, outcomes) {
+            drain(&mut ticket, &mut running, outcomes).await;
         }
     })
 }
 
-/// Names the callbacks that did not finish.
-fn name_pending<R>(report: &mut Report<R>, ids: &[ConnectionId]) {
-    if report.completed() < report.scheduled {
-        let done: HashSet<_> = report
-            .failures
-            .iter()
-            .map(|f| f.connection())
-            .chain(report.finished_ids.iter().copied())
-            .collect();
-        report.pending = ids
-            .iter()
-            .copied()
-            .filter(|id| !done.contains(id))
-            .collect();
+/// The connections a send's calls belong to.
+type Ids = SmallVec<[ConnectionId; 8]>;
+
+/// Outcomes recorded into a report, noting which connections returned a
+/// value: for the waits that cannot tell the unfinished calls from a
+/// running set (the limited inline one, and the scheduled ones).
+struct Noting<'r, R> {
+    report: &'r mut Report<R>,
+    returned: Ids,
+}
+
+impl<'r, R> Noting<'r, R> {
+    fn new(report: &'r mut Report<R>) -> Self {
+        Noting {
+            report,
+            returned: Ids::new(),
+        }
+    }
+
+    /// Names, of the calls to `ids`, those that did not finish.
+    fn name_pending(self, ids: &[ConnectionId]) {
+        let report = self.report;
+        if report.completed() < report.scheduled {
+            let done: HashSet<_> = report
+                .failures
+                .iter()
+                .map(|f| f.connection())
+                .chain(self.returned)
+                .collect();
+            report.pending = ids
+                .iter()
+                .copied()
+                .filter(|id| !done.contains(id))
+                .collect();
+            report.pending.sort_unstable();
+        }
+    }
+}
+
+impl<R> Outcomes<R> for Noting<'_, R> {
+    fn value(&mut self, id: ConnectionId, value: R) {
+        self.report.values.push(value);
+        self.returned.push(id);
+    }
+
+    fn failure(&mut self, failure: crate::error::Failure) {
+        self.report.failures.push(failure);
     }
 }
 
 /// An awaited inline send's outcomes go straight into its report.
 impl<R> Outcomes<R> for Report<R> {
-    fn value(&mut self, id: ConnectionId, value: R) {
+    fn value(&mut self, _: ConnectionId, value: R) {
         self.values.push(value);
-        self.finished_ids.push(id);
     }
 
     fn failure(&mut self, failure: crate::error::Failure) {

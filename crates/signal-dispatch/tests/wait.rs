@@ -103,6 +103,49 @@ async fn every_mode_can_be_awaited_and_reports_the_same() {
 }
 
 #[tokio::test]
+async fn pending_callbacks_are_named_in_connection_order_on_every_path() {
+    // Unfiltered sends run from the snapshot, keyed ones from a plan, and
+    // limited ones take permits: each path names what its deadline cut off.
+    for mode in [Mode::Spawned, Mode::Batched, Mode::Inline] {
+        for (keyed, limited) in [(false, false), (true, false), (false, true), (true, true)] {
+            let mut builder = Signal::builder(()).mode(mode);
+            if limited {
+                builder = builder.max_in_flight(std::num::NonZeroUsize::new(8).unwrap());
+            }
+            let signal: Signal = builder.build();
+            let filter = || {
+                if keyed {
+                    Filter::new().key("k")
+                } else {
+                    Filter::new()
+                }
+            };
+            let sleep = |_: Event| tokio::time::sleep(Duration::from_secs(30));
+            let first = signal.connect_filtered(filter(), sleep);
+            signal.connect_filtered(filter(), |_: Event| {});
+            let second = signal.connect_filtered(filter(), sleep);
+            signal.connect_filtered(filter(), |_: Event| async {});
+            let third = signal.connect_filtered(filter(), sleep);
+            let mut send = signal.send();
+            if keyed {
+                send = send.key("k");
+            }
+            let report = send
+                .wait_until(tokio::time::sleep(Duration::from_millis(30)))
+                .await
+                .unwrap();
+            let case = format!("{mode:?}, keyed {keyed}, limited {limited}");
+            assert_eq!((report.scheduled(), report.completed()), (5, 2), "{case}");
+            assert_eq!(
+                report.pending(),
+                [first.id(), second.id(), third.id()],
+                "{case}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
 async fn a_send_that_reaches_nothing_reports_nothing() {
     let signal: Signal = Signal::new();
     let report = signal.send().key("nobody").wait().await.unwrap();
