@@ -52,7 +52,9 @@ pub(crate) struct Delivery<A, K, R> {
     pub(crate) signal: Signal<A, K, R>,
     pub(crate) senders: Named<Sender>,
     pub(crate) keys: Named<K>,
-    pub(crate) args: Arc<A>,
+    /// The send's own arguments; `None` for the signal's defaults, read
+    /// from the signal itself (no reference count taken per send).
+    pub(crate) args: Option<A>,
     /// The awaiting sender's channel, for awaited sends.
     reporter: Option<UnboundedSender<Finished<R>>>,
     /// Calls not yet finished (or settled as never run).
@@ -72,7 +74,7 @@ where
         signal: Signal<A, K, R>,
         senders: Named<Sender>,
         keys: Named<K>,
-        args: Arc<A>,
+        args: Option<A>,
         calls: usize,
         reporter: Option<UnboundedSender<Finished<R>>>,
     ) -> Self {
@@ -162,7 +164,10 @@ impl<A, K, R> Event<A, K, R> {
 
     /// The send's arguments: the signal's defaults, or what the send gave.
     pub fn args(&self) -> &A {
-        &self.delivery.args
+        match &self.delivery.args {
+            Some(args) => args,
+            None => &self.delivery.signal.inner().defaults,
+        }
     }
 }
 
@@ -180,7 +185,7 @@ impl<A: fmt::Debug, K: fmt::Debug, R> fmt::Debug for Event<A, K, R> {
             .field("signal", &self.delivery.signal)
             .field("senders", &self.delivery.senders)
             .field("keys", &self.delivery.keys)
-            .field("args", &self.delivery.args)
+            .field("args", self.args())
             .finish()
     }
 }

@@ -3,8 +3,9 @@
 //!
 //! A snapshot send takes one reference count on the snapshot instead of one
 //! per slot. Its calls are indices; most have no owner to keep alive (a
-//! strong callback), so owners are kept apart, for the few weak callbacks,
-//! and the common pick is four bytes.
+//! strong callback), so owners are kept apart, for the few weak callbacks.
+//! Most sends pick every slot, so the picks up to the first slot skipped
+//! are a count, not a list: such a send stores no index at all.
 
 use smallvec::SmallVec;
 
@@ -14,21 +15,35 @@ use crate::flight::Permit;
 use crate::router::Snapshot;
 use crate::sync::Arc;
 
-/// The calls a snapshot send picked, in the snapshot's order.
-#[derive(Default)]
+/// The calls a snapshot send picked, in the snapshot's order, pushed in
+/// increasing index order.
+///
+/// Snapshots index their slots with `u32`s: a router of 2^32 connections
+/// would not fit in memory first.
 pub(crate) struct Picks {
-    /// Each call's index in the snapshot.
-    indices: SmallVec<[u32; 8]>,
-    /// The bound owners of the calls that have one: the call's position in
-    /// `indices`, and the owner (taken when the call starts).
+    /// The calls to slots `0..leading`: every slot up to the first skipped.
+    leading: usize,
+    /// Whether a slot was skipped: later calls go to `rest`.
+    skipped: bool,
+    /// Each later call's index.
+    rest: SmallVec<[u32; 4]>,
+    /// The bound owners of the calls that have one: the call's position
+    /// among the calls, and the owner (taken when the call starts).
     owners: SmallVec<[(u32, Owner); 1]>,
+    /// How many slots the snapshot has: room for `rest` when it is first
+    /// needed.
+    slots: usize,
 }
 
 impl Picks {
-    pub(crate) fn with_capacity(calls: usize) -> Self {
+    /// No picks yet, from a snapshot of `slots` slots.
+    pub(crate) fn new(slots: usize) -> Self {
         Picks {
-            indices: SmallVec::with_capacity(calls),
+            leading: 0,
+            skipped: false,
+            rest: SmallVec::new(),
             owners: SmallVec::new(),
+            slots,
         }
     }
 
@@ -36,7 +51,7 @@ impl Picks {
     pub(crate) fn push(&mut self, index: usize, owner: Owner) {
         if owner.is_some() {
             // Positions fit: there are no more calls than slots.
-            self.owners.push((self.indices.len() as u32, owner));
+            self.owners.push((self.len() as u32, owner));
         }
         self.push_ownerless(index);
     }
@@ -44,26 +59,48 @@ impl Picks {
     /// Adds the call of the slot at `index`, which has no owner.
     #[inline]
     pub(crate) fn push_ownerless(&mut self, index: usize) {
-        // Snapshots index their slots with `u32`s: a router of 2^32
-        // connections would not fit in memory first.
-        self.indices.push(index as u32);
+        if !self.skipped && index == self.leading {
+            self.leading += 1;
+        } else {
+            self.push_later(index);
+        }
+    }
+
+    /// Adds a call after a skipped slot. (Out of line: the loop that picks
+    /// every slot stays small.)
+    #[inline(never)]
+    fn push_later(&mut self, index: usize) {
+        if !self.skipped {
+            self.skipped = true;
+            self.rest.reserve(self.slots - index);
+        }
+        self.rest.push(index as u32);
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.indices.len()
+        self.leading + self.rest.len()
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.indices.is_empty()
+        self.len() == 0
+    }
+
+    /// The index of the call at `position`, if there is one.
+    #[cfg(test)]
+    fn index(&self, position: usize) -> Option<usize> {
+        match position.checked_sub(self.leading) {
+            None => Some(position),
+            Some(later) => self.rest.get(later).map(|&index| index as usize),
+        }
     }
 
     /// Each call's index and owner, taking the owners out.
     pub(crate) fn take(&mut self) -> impl Iterator<Item = (u32, Owner)> + '_ {
         let mut owners = self.owners.iter_mut().peekable();
-        self.indices
-            .iter()
+        (0..self.leading as u32)
+            .chain(self.rest.iter().copied())
             .enumerate()
-            .map(move |(position, &index)| {
+            .map(move |(position, index)| {
                 let owner = owners
                     .next_if(|(at, _)| *at as usize == position)
                     .and_then(|(_, owner)| owner.take());
@@ -92,8 +129,12 @@ impl<A, K, R> std::borrow::Borrow<CallbackSlot<A, K, R>> for SnapshotSlot<A, K, 
 /// inference of a task.)
 pub(crate) struct Picked<'a, A, K, R> {
     slots: &'a [Arc<CallbackSlot<A, K, R>>],
-    indices: std::iter::Enumerate<std::slice::Iter<'a, u32>>,
+    /// The leading calls' slots, then the later calls' indices.
+    leading: std::slice::Iter<'a, Arc<CallbackSlot<A, K, R>>>,
+    rest: std::slice::Iter<'a, u32>,
     owners: &'a mut [(u32, Owner)],
+    /// The position of the next call.
+    position: usize,
     /// The next owner to hand out (most sends have none: one failed bounds
     /// check per call).
     next_owner: usize,
@@ -103,8 +144,10 @@ impl<'a, A, K, R> Picked<'a, A, K, R> {
     pub(crate) fn new(slots: &'a [Arc<CallbackSlot<A, K, R>>], picks: &'a mut Picks) -> Self {
         Picked {
             slots,
-            indices: picks.indices.iter().enumerate(),
+            leading: slots[..picks.leading].iter(),
+            rest: picks.rest.iter(),
             owners: &mut picks.owners,
+            position: 0,
             next_owner: 0,
         }
     }
@@ -113,8 +156,14 @@ impl<'a, A, K, R> Picked<'a, A, K, R> {
 impl<'a, A, K, R> Iterator for Picked<'a, A, K, R> {
     type Item = (&'a CallbackSlot<A, K, R>, Owner, Option<Permit>);
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        let (position, &index) = self.indices.next()?;
+        let slot = match self.leading.next() {
+            Some(slot) => slot,
+            None => &self.slots[*self.rest.next()? as usize],
+        };
+        let position = self.position;
+        self.position += 1;
         let owner = match self.owners.get_mut(self.next_owner) {
             Some((at, owner)) if *at as usize == position => {
                 self.next_owner += 1;
@@ -122,7 +171,7 @@ impl<'a, A, K, R> Iterator for Picked<'a, A, K, R> {
             }
             _ => None,
         };
-        Some((&*self.slots[index as usize], owner, None))
+        Some((&**slot, owner, None))
     }
 }
 
@@ -132,7 +181,7 @@ mod tests {
 
     #[test]
     fn owners_stay_with_their_calls() {
-        let mut picks = Picks::with_capacity(4);
+        let mut picks = Picks::new(12);
         let owner: Arc<dyn std::any::Any + Send + Sync> = Arc::new(7_u8);
         picks.push(3, None);
         picks.push(5, Some(owner.clone()));
@@ -143,5 +192,42 @@ mod tests {
         // Taken once: the owner is no longer held by the picks.
         assert_eq!(Arc::strong_count(&owner), 1);
         assert!(picks.take().all(|(_, o)| o.is_none()));
+    }
+
+    #[test]
+    fn picks_read_back_as_pushed_whatever_slots_were_skipped() {
+        let owner: Arc<dyn std::any::Any + Send + Sync> = Arc::new(());
+        // Each pattern: which of 10 slots are picked, and which picks own.
+        let patterns: [(&[usize], &[usize]); 6] = [
+            (&[0, 1, 2, 3, 4, 5, 6, 7, 8, 9], &[]),
+            (&[], &[]),
+            (&[0, 1, 2, 5, 6, 9], &[1, 6]),
+            (&[1, 2, 3], &[1]),
+            (&[0, 1, 2, 3, 4, 5, 6, 7, 8], &[8]),
+            (&[0, 9], &[0, 9]),
+        ];
+        for (picked, owning) in patterns {
+            let mut picks = Picks::new(10);
+            for &index in picked {
+                let owned = owning.contains(&index).then(|| owner.clone());
+                picks.push(index, owned);
+            }
+            assert_eq!(
+                (picks.len(), picks.is_empty()),
+                (picked.len(), picked.is_empty())
+            );
+            for (position, &index) in picked.iter().enumerate() {
+                assert_eq!(picks.index(position), Some(index), "{picked:?}");
+            }
+            assert_eq!(picks.index(picked.len()), None, "{picked:?}");
+            let taken: Vec<(usize, bool)> = picks
+                .take()
+                .map(|(i, o)| (i as usize, o.is_some()))
+                .collect();
+            let expected: Vec<(usize, bool)> =
+                picked.iter().map(|&i| (i, owning.contains(&i))).collect();
+            assert_eq!(taken, expected);
+        }
+        assert_eq!(Arc::strong_count(&owner), 1);
     }
 }

@@ -656,17 +656,21 @@ impl<T: Target, K: Key> Router<T, K> {
     /// [`Slot::is_selectable`] and the target's liveness at each use, as
     /// [`select`](Self::select) does. A snapshot built while a change
     /// raced it is not kept.
-    pub(crate) fn unfiltered_snapshot(&self) -> Arc<Snapshot<T, K>> {
+    ///
+    /// It is read through an arc-swap guard, which takes no reference count
+    /// (no shared count moving between cores that send at once); a task
+    /// that keeps it takes one ([`CurrentSnapshot::into_arc`]).
+    pub(crate) fn unfiltered_snapshot(&self) -> CurrentSnapshot<T, K> {
         let (fresh, stale) = {
             // Under loom, the publication lock stands in for arc-swap's own
             // synchronisation of the snapshot, read or rebuilt.
             let _publication = self.publication();
             let version = self.version();
-            if let Some(snapshot) = self.snapshot.load().as_ref() {
-                if snapshot.version == version {
-                    return snapshot.clone();
-                }
+            let current = self.snapshot.load();
+            if current.as_ref().is_some_and(|s| s.version == version) {
+                return CurrentSnapshot(current);
             }
+            drop(current);
             let mut slots = Vec::new();
             self.unfiltered.load().collect_all(&mut slots);
             let fresh = Arc::new(Snapshot { version, slots });
@@ -679,7 +683,7 @@ impl<T: Target, K: Key> Router<T, K> {
         // Outside the (loom-only) lock: the last reference to a removed slot
         // may go with them.
         drop(stale);
-        fresh
+        CurrentSnapshot(arc_swap::Guard::from_inner(Some(fresh)))
     }
 
     fn is_registered(registry: &Registry<T, K>, slot: &Slot<T, K>) -> bool {
@@ -970,6 +974,27 @@ impl<'a, K: Key> KeySet<'a, K> {
 pub(crate) struct Snapshot<T, K> {
     version: u64,
     pub(crate) slots: Vec<Arc<Slot<T, K>>>,
+}
+
+/// A snapshot as [`Router::unfiltered_snapshot`] returns it: always one,
+/// held by an arc-swap guard (meant for the span of a send).
+pub(crate) struct CurrentSnapshot<T, K>(arc_swap::Guard<Option<Arc<Snapshot<T, K>>>>);
+
+impl<T, K> CurrentSnapshot<T, K> {
+    /// The snapshot as a reference count of its own, for a task to keep.
+    pub(crate) fn into_arc(self) -> Arc<Snapshot<T, K>> {
+        arc_swap::Guard::into_inner(self.0).expect("a current snapshot is never empty")
+    }
+}
+
+impl<T, K> std::ops::Deref for CurrentSnapshot<T, K> {
+    type Target = Snapshot<T, K>;
+
+    fn deref(&self) -> &Snapshot<T, K> {
+        self.0
+            .as_deref()
+            .expect("a current snapshot is never empty")
+    }
 }
 
 /// Outside loom, the publication guard is nothing.

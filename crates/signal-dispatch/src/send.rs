@@ -574,6 +574,7 @@ where
         if picks.is_empty() {
             return Ok(total);
         }
+        let snapshot = snapshot.into_arc();
         let spawned = match mode {
             Mode::Batched => {
                 spawn_picked_batch(executor, snapshot, picks, delivery).map_err(|e| (0, e))
@@ -623,7 +624,7 @@ where
     /// [`plan`](Self::plan). Calls are indices into the snapshot, with their
     /// owners; subscriptions are returned to be fed.
     fn pick(&self, slots: &[Arc<CallbackSlot<A, K, R>>]) -> (Picks, SnapshotSinks<A, K, R>) {
-        let mut picks = Picks::with_capacity(slots.len());
+        let mut picks = Picks::new(slots.len());
         let mut sinks = Vec::new();
         for (index, slot) in slots.iter().enumerate() {
             let Some(once) = slot.selectable_once() else {
@@ -721,15 +722,11 @@ where
     ) -> Delivery<A, K, R> {
         let inner = self.signal.inner();
         inner.counters.sent(reached, calls > 0);
-        let args = match self.args {
-            Some(args) => Arc::new(args),
-            None => inner.defaults.clone(),
-        };
         Delivery::new(
             self.signal.clone(),
             self.senders,
             self.keys,
-            args,
+            self.args,
             calls,
             reporter,
         )
