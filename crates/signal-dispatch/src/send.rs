@@ -412,64 +412,61 @@ where
         if inner.is_blocked() {
             return Ok(Report::empty());
         }
-        if mode == Mode::Inline && self.is_unfiltered() && inner.flight.limit().is_none() {
-            let mut run = self.start_unfiltered_inline();
-            if let (Some(running), Some(ticket)) = (run.running.as_mut(), run.ticket.as_mut()) {
-                let finished = {
-                    let drain = std::pin::pin!(drain(ticket, running, &mut run.report));
-                    let deadline = std::pin::pin!(deadline);
-                    matches!(select(drain, deadline).await, Either::Left(_))
-                };
-                if !finished {
-                    run.report.pending = pending_ids(running);
-                }
-            }
-            return Ok(run.report);
-        }
         if let Some(executor) = executor {
             // Out of line (boxed): its state would otherwise enlarge the
             // future of every awaited send, inline ones included (a future
             // is copied whole when first awaited).
             return Box::pin(self.wait_scheduled(mode, executor, deadline)).await;
         }
+        if inner.flight.limit().is_some() {
+            // Rare: kept out of line, like the scheduled wait.
+            return Ok(Box::pin(self.wait_limited_inline(deadline)).await);
+        }
+        // Inline: the callbacks start right here, in a plain function (the
+        // sync ones are done on return); this future holds only what the
+        // async ones need to finish.
+        let mut run = if self.is_unfiltered() {
+            self.start_unfiltered_inline()
+        } else {
+            self.start_planned_inline()
+        };
+        if let (Some(running), Some(ticket)) = (run.running.as_mut(), run.ticket.as_mut()) {
+            let finished = {
+                let drain = std::pin::pin!(drain(ticket, running, &mut run.report));
+                let deadline = std::pin::pin!(deadline);
+                matches!(select(drain, deadline).await, Either::Left(_))
+            };
+            if !finished {
+                run.report.pending = pending_ids(running);
+            }
+        }
+        Ok(run.report)
+    }
 
-        // Inline: the callbacks run right here, their outcomes go straight
-        // into the report.
+    /// [`wait_until`](Self::wait_until) in [`Mode::Inline`] on a signal
+    /// with an in-flight limit: each call waits for a permit before it
+    /// starts, driving the running ones meanwhile.
+    async fn wait_limited_inline<D: Future>(self, deadline: D) -> Report<R> {
         let (Plan { calls, sinks }, mut report) = self.plan_awaited();
         if report.scheduled == 0 {
-            return Ok(report);
+            return report;
         }
-        let limit = inner.flight.semaphore().cloned();
-        let mut deadline = std::pin::pin!(deadline);
+        let limit = self.signal.inner().flight.semaphore().cloned();
+        let ids: Ids = calls.iter().map(|call| call.slot.id()).collect();
         let delivery = Arc::new(self.deliver(calls.len(), report.scheduled, None));
         feed(&delivery, &sinks);
         let mut ticket = Ticket::new(delivery, calls.len());
-        if limit.is_some() {
-            // Rare: kept out of line, so it doesn't enlarge this future.
-            let ids: Ids = calls.iter().map(|call| call.slot.id()).collect();
-            let calls = calls.into_iter().map(Call::into_parts);
-            let mut noted = Noting::new(&mut report);
-            let finished = {
-                let run = Box::pin(run_all(&mut ticket, calls, limit, &mut noted));
-                matches!(select(run, deadline.as_mut()).await, Either::Left(_))
-            };
-            if !finished {
-                noted.name_pending(&ids);
-            }
-        } else if let Some(mut running) = start_all(
-            &mut ticket,
-            calls.into_iter().map(Call::into_parts),
-            &mut report,
-        ) {
-            let finished = {
-                let drain = std::pin::pin!(drain(&mut ticket, &mut running, &mut report));
-                matches!(select(drain, deadline.as_mut()).await, Either::Left(_))
-            };
-            if !finished {
-                report.pending = pending_ids(&running);
-            }
+        let calls = calls.into_iter().map(Call::into_parts);
+        let mut noted = Noting::new(&mut report);
+        let finished = {
+            let run = std::pin::pin!(run_all(&mut ticket, calls, limit, &mut noted));
+            let deadline = std::pin::pin!(deadline);
+            matches!(select(run, deadline).await, Either::Left(_))
+        };
+        if !finished {
+            noted.name_pending(&ids);
         }
-        Ok(report)
+        report
     }
 
     /// The plan of an awaited send, and its report so far: what it
@@ -602,13 +599,49 @@ where
         let mut report = Report::empty();
         report.scheduled = picks.len() + sinks.len();
         report.streamed = sinks.len();
+        report.reserve(picks.len());
+        let count = picks.len();
+        self.start_inline(
+            report,
+            &sinks,
+            count,
+            Picked::new(&snapshot.slots, &mut picks),
+        )
+    }
+
+    /// [`wait_until`](Self::wait_until) for an inline send naming keys or
+    /// senders, on a signal with no in-flight limit, up to its first wait:
+    /// as [`start_unfiltered_inline`](Self::start_unfiltered_inline), from
+    /// a plan of the selected slots.
+    fn start_planned_inline(self) -> InlineRun<A, K, R> {
+        let (Plan { calls, sinks }, report) = self.plan_awaited();
+        let count = calls.len();
+        self.start_inline(
+            report,
+            &sinks,
+            count,
+            calls.into_iter().map(Call::into_parts),
+        )
+    }
+
+    /// Starts an inline send's `count` calls (unless it reached nothing):
+    /// makes its delivery, feeds the subscriptions, runs the sync calls to
+    /// their outcomes in `report` and leaves the async ones running.
+    fn start_inline<S>(
+        self,
+        mut report: Report<R>,
+        sinks: &[Arc<CallbackSlot<A, K, R>>],
+        count: usize,
+        calls: impl IntoIterator<Item = (S, crate::callback::Owner, Option<crate::flight::Permit>)>,
+    ) -> InlineRun<A, K, R>
+    where
+        S: std::borrow::Borrow<CallbackSlot<A, K, R>>,
+    {
         let (mut ticket, mut running) = (None, None);
         if report.scheduled > 0 {
-            report.reserve(picks.len());
-            let delivery = Arc::new(self.deliver(picks.len(), report.scheduled, None));
-            feed(&delivery, &sinks);
-            let ticket = ticket.insert(Ticket::new(delivery, picks.len()));
-            let calls = Picked::new(&snapshot.slots, &mut picks);
+            let delivery = Arc::new(self.deliver(count, report.scheduled, None));
+            feed(&delivery, sinks);
+            let ticket = ticket.insert(Ticket::new(delivery, count));
             running = start_all(ticket, calls, &mut report);
         }
         InlineRun {
