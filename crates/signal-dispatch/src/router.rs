@@ -39,7 +39,7 @@ use crate::bucket::{Bucket, Change};
 use crate::connection::ConnectionId;
 use crate::filter::Filter;
 use crate::sender::SenderIdentity;
-use crate::sync::{Arc, AtomicU32, AtomicU64, AtomicUsize, Mutex, Ordering, lock};
+use crate::sync::{Arc, AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Mutex, Ordering, lock};
 
 /// What a key must be: hashable, comparable, cheap enough to clone, and
 /// shareable across threads. Implemented for every such type.
@@ -272,6 +272,9 @@ const LINEAR_LIMIT: usize = 16;
 /// ```
 pub struct Router<T, K> {
     unfiltered: ArcSwap<Bucket<T, K>>,
+    /// Whether `unfiltered` holds any slot: a keyed send to a signal with
+    /// no unfiltered connection skips loading it.
+    any_unfiltered: AtomicBool,
     by_key: papaya::HashMap<K, Bucket<T, K>>,
     by_sender: papaya::HashMap<usize, Bucket<T, K>>,
     registry: Mutex<Registry<T, K>>,
@@ -356,6 +359,7 @@ impl<T: Target, K: Key> Router<T, K> {
     pub fn new() -> Self {
         Router {
             unfiltered: ArcSwap::from_pointee(Bucket::empty()),
+            any_unfiltered: AtomicBool::new(false),
             by_key: route_map(),
             by_sender: route_map(),
             registry: Mutex::new(Registry {
@@ -510,7 +514,7 @@ impl<T: Target, K: Key> Router<T, K> {
                 let mut routes = lock(&slot.routes);
                 routes.list.clear();
             }
-            self.unfiltered.store(Arc::new(Bucket::empty()));
+            self.store_unfiltered(Bucket::empty());
             self.by_key.pin().clear();
             self.by_sender.pin().clear();
             self.len.store(0, Ordering::Relaxed);
@@ -552,7 +556,7 @@ impl<T: Target, K: Key> Router<T, K> {
         out.clear();
         let _publication = self.publication();
         let mut sources = 0;
-        {
+        if self.any_unfiltered.load(Ordering::Acquire) {
             let unfiltered = self.unfiltered.load();
             if !unfiltered.is_empty() {
                 sources += 1;
@@ -849,16 +853,27 @@ impl<T: Target, K: Key> Router<T, K> {
     fn attach_unfiltered(&self, slot: &Arc<Slot<T, K>>) {
         let current = self.unfiltered.load();
         if let Change::Replace(next) = current.with(slot.id, &Arc::downgrade(slot)) {
-            self.unfiltered.store(Arc::new(next));
+            drop(current);
+            self.store_unfiltered(next);
         }
     }
 
     fn detach_unfiltered(&self, slot: &Slot<T, K>) {
-        match self.unfiltered.load().without(slot) {
+        let change = self.unfiltered.load().without(slot);
+        match change {
             Change::Done => {}
-            Change::Replace(next) => self.unfiltered.store(Arc::new(next)),
-            Change::Empty => self.unfiltered.store(Arc::new(Bucket::empty())),
+            Change::Replace(next) => self.store_unfiltered(next),
+            Change::Empty => self.store_unfiltered(Bucket::empty()),
         }
+    }
+
+    /// Publishes the unfiltered bucket (writers only, under the registry
+    /// lock), then whether it holds any slot: a reader that sees the flag
+    /// set sees this bucket or a later one.
+    fn store_unfiltered(&self, bucket: Bucket<T, K>) {
+        let any = !bucket.is_empty();
+        self.unfiltered.store(Arc::new(bucket));
+        self.any_unfiltered.store(any, Ordering::Release);
     }
 
     fn attach<Q: Key>(
