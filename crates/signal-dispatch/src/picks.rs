@@ -77,10 +77,12 @@ impl Picks {
         self.rest.push(index as u32);
     }
 
+    #[inline]
     pub(crate) fn len(&self) -> usize {
         self.leading + self.rest.len()
     }
 
+    #[inline]
     pub(crate) fn is_empty(&self) -> bool {
         self.len() == 0
     }

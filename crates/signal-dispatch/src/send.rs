@@ -596,11 +596,11 @@ where
         let inner = self.signal.inner();
         let snapshot = inner.router.unfiltered_snapshot();
         let (mut picks, sinks) = self.pick(&snapshot.slots);
-        let mut report = Report::empty();
-        report.scheduled = picks.len() + sinks.len();
-        report.streamed = sinks.len();
-        report.reserve(picks.len());
         let count = picks.len();
+        let mut report = Report::empty();
+        report.scheduled = count + sinks.len();
+        report.streamed = sinks.len();
+        report.reserve(count);
         self.start_inline(
             report,
             &sinks,
