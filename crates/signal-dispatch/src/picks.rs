@@ -47,6 +47,13 @@ impl Picks {
         }
     }
 
+    /// Adds the calls, with no owner, of the first `count` slots, to
+    /// picks still empty.
+    pub(crate) fn push_leading(&mut self, count: usize) {
+        debug_assert!(self.is_empty(), "leading calls come first");
+        self.leading = count;
+    }
+
     /// Adds the call of the slot at `index`, with its bound owner.
     pub(crate) fn push(&mut self, index: usize, owner: Owner) {
         if owner.is_some() {
@@ -231,5 +238,19 @@ mod tests {
             assert_eq!(taken, expected);
         }
         assert_eq!(Arc::strong_count(&owner), 1);
+    }
+
+    #[test]
+    fn leading_calls_pushed_at_once_read_back_like_single_ones() {
+        let owner: Arc<dyn std::any::Any + Send + Sync> = Arc::new(());
+        let mut picks = Picks::new(10);
+        picks.push_leading(4);
+        picks.push_ownerless(4);
+        picks.push(6, Some(owner.clone()));
+        picks.push_ownerless(7);
+        let taken: Vec<(u32, bool)> = picks.take().map(|(i, o)| (i, o.is_some())).collect();
+        let expected = [0, 1, 2, 3, 4, 6, 7].map(|i| (i, i == 6));
+        assert_eq!(taken, expected);
+        assert_eq!(picks.len(), 7);
     }
 }

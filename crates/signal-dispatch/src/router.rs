@@ -182,6 +182,13 @@ impl<T, K> Slot<T, K> {
         (state & CONNECTED != 0 && state & FIRED == 0 && state < BLOCK).then_some(state & ONCE != 0)
     }
 
+    /// Whether the slot is selectable, persistent, and routed to no
+    /// sender: all a send checks of a strong callback in a snapshot.
+    #[inline]
+    pub(crate) fn is_plainly_selectable(&self) -> bool {
+        self.state.load(Ordering::Acquire) == CONNECTED
+    }
+
     pub(crate) fn is_selectable(&self) -> bool {
         let state = self.state.load(Ordering::Acquire);
         state & CONNECTED != 0 && state & FIRED == 0 && state < BLOCK
@@ -677,7 +684,11 @@ impl<T: Target, K: Key> Router<T, K> {
             drop(current);
             let mut slots = Vec::new();
             self.unfiltered.load().collect_all(&mut slots);
-            let fresh = Arc::new(Snapshot { version, slots });
+            let fresh = Arc::new(Snapshot {
+                version,
+                slots,
+                plain: std::sync::OnceLock::new(),
+            });
             let replaced = self.snapshot.swap(Some(fresh.clone()));
             // Routes changed while it was built: don't leave it for others.
             let raced = (self.version() != version)
@@ -989,6 +1000,9 @@ impl<'a, K: Key> KeySet<'a, K> {
 pub(crate) struct Snapshot<T, K> {
     version: u64,
     pub(crate) slots: Vec<Arc<Slot<T, K>>>,
+    /// Whether every target is plain to its user (to sends: a strong
+    /// callback), worked out once, by the first user that asks.
+    pub(crate) plain: std::sync::OnceLock<bool>,
 }
 
 /// A snapshot as [`Router::unfiltered_snapshot`] returns it: always one,

@@ -558,7 +558,7 @@ where
     ) -> Result<usize, SendError<A, K>> {
         let inner = self.signal.inner();
         let snapshot = inner.router.unfiltered_snapshot();
-        let (picks, sinks) = self.pick(&snapshot.slots);
+        let (picks, sinks) = self.pick(&snapshot);
         let total = picks.len() + sinks.len();
         if total == 0 {
             return Ok(0);
@@ -595,7 +595,7 @@ where
     fn start_unfiltered_inline(self) -> InlineRun<A, K, R> {
         let inner = self.signal.inner();
         let snapshot = inner.router.unfiltered_snapshot();
-        let (mut picks, sinks) = self.pick(&snapshot.slots);
+        let (mut picks, sinks) = self.pick(&snapshot);
         let count = picks.len();
         let mut report = Report::empty();
         report.scheduled = count + sinks.len();
@@ -656,10 +656,28 @@ where
     /// binding the owner), then [`admit`](Self::admit), as in
     /// [`plan`](Self::plan). Calls are indices into the snapshot, with their
     /// owners; subscriptions are returned to be fed.
-    fn pick(&self, slots: &[Arc<CallbackSlot<A, K, R>>]) -> (Picks, SnapshotSinks<A, K, R>) {
+    fn pick(
+        &self,
+        snapshot: &crate::router::Snapshot<Callback<A, K, R>, K>,
+    ) -> (Picks, SnapshotSinks<A, K, R>) {
+        let slots = &snapshot.slots;
         let mut picks = Picks::new(slots.len());
         let mut sinks = Vec::new();
-        for (index, slot) in slots.iter().enumerate() {
+        // The commonest snapshot holds strong callbacks only: each slot up
+        // to the first that is not plainly selectable is a call with no
+        // owner, told by one look at its state.
+        let plain = *snapshot
+            .plain
+            .get_or_init(|| slots.iter().all(|slot| slot.target().is_strong()));
+        let mut start = 0;
+        if plain {
+            start = slots
+                .iter()
+                .position(|slot| !slot.is_plainly_selectable())
+                .unwrap_or(slots.len());
+            picks.push_leading(start);
+        }
+        for (index, slot) in slots.iter().enumerate().skip(start) {
             let Some(once) = slot.selectable_once() else {
                 continue;
             };

@@ -215,3 +215,32 @@ async fn unfiltered_sends_follow_every_change_of_connections(mode: Mode) {
     );
     assert_eq!(send(&signal, mode).await, 2);
 }
+
+#[tokio::test]
+async fn a_snapshot_of_strong_callbacks_still_checks_each_ones_state() {
+    // Strong callbacks only: sends check each one's state in a single
+    // look; a blocked one anywhere in the snapshot is still skipped.
+    for mode in [Mode::Spawned, Mode::Batched, Mode::Inline] {
+        let signal: Signal = Signal::builder(()).mode(mode).build();
+        let recorder = common::Recorder::new();
+        let connections: Vec<_> = ["a", "b", "c", "d"]
+            .into_iter()
+            .map(|name| {
+                let r = recorder.clone();
+                signal.connect(move |_: &Event| r.record(name))
+            })
+            .collect();
+        for (blocked, connection) in connections.iter().enumerate() {
+            let block = connection.block();
+            assert_eq!(send(&signal, mode).await, 3, "{mode:?}, {blocked} blocked");
+            let mut expected = vec!["a", "b", "c", "d"];
+            expected.remove(blocked);
+            assert_eq!(recorder.settle(3).await, expected, "{mode:?}");
+            recorder.clear();
+            drop(block);
+        }
+        assert_eq!(send(&signal, mode).await, 4, "{mode:?}");
+        assert_eq!(recorder.settle(4).await, ["a", "b", "c", "d"], "{mode:?}");
+        recorder.clear();
+    }
+}
