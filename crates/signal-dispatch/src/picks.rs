@@ -37,6 +37,7 @@ pub(crate) struct Picks {
 
 impl Picks {
     /// No picks yet, from a snapshot of `slots` slots.
+    #[inline]
     pub(crate) fn new(slots: usize) -> Self {
         Picks {
             leading: 0,

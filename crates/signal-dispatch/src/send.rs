@@ -558,7 +558,8 @@ where
     ) -> Result<usize, SendError<A, K>> {
         let inner = self.signal.inner();
         let snapshot = inner.router.unfiltered_snapshot();
-        let (picks, sinks) = self.pick(&snapshot);
+        let (mut picks, mut sinks) = (Picks::new(snapshot.slots.len()), Vec::new());
+        self.pick(&snapshot, &mut picks, &mut sinks);
         let total = picks.len() + sinks.len();
         if total == 0 {
             return Ok(0);
@@ -595,7 +596,8 @@ where
     fn start_unfiltered_inline(self) -> InlineRun<A, K, R> {
         let inner = self.signal.inner();
         let snapshot = inner.router.unfiltered_snapshot();
-        let (mut picks, sinks) = self.pick(&snapshot);
+        let (mut picks, mut sinks) = (Picks::new(snapshot.slots.len()), Vec::new());
+        self.pick(&snapshot, &mut picks, &mut sinks);
         let count = picks.len();
         let mut report = Report::empty();
         report.scheduled = count + sinks.len();
@@ -655,14 +657,19 @@ where
     /// state check [`select`](Self::select) makes (its liveness check is
     /// binding the owner), then [`admit`](Self::admit), as in
     /// [`plan`](Self::plan). Calls are indices into the snapshot, with their
-    /// owners; subscriptions are returned to be fed.
+    /// owners; subscriptions are collected to be fed.
+    ///
+    /// The picks and subscriptions are filled in place, not returned: a
+    /// returned pair is copied out of the callee's writes at once, which
+    /// stalls the processor (its stores can't be forwarded to the wider
+    /// loads of the copy).
     fn pick(
         &self,
         snapshot: &crate::router::Snapshot<Callback<A, K, R>, K>,
-    ) -> (Picks, SnapshotSinks<A, K, R>) {
+        picks: &mut Picks,
+        sinks: &mut SnapshotSinks<A, K, R>,
+    ) {
         let slots = &snapshot.slots;
-        let mut picks = Picks::new(slots.len());
-        let mut sinks = Vec::new();
         // The commonest snapshot holds strong callbacks only: each slot up
         // to the first that is not plainly selectable is a call with no
         // owner, told by one look at its state.
@@ -693,7 +700,6 @@ where
                 Admit::Call(owner) => picks.push(index, owner),
             }
         }
-        (picks, sinks)
     }
 
     /// The slots this send reaches, connected, live and unblocked.
@@ -765,6 +771,7 @@ where
 
     /// Makes the send's shared state for `calls` callbacks, counting the
     /// send and the `reached` connections.
+    #[inline]
     fn deliver(
         self,
         calls: usize,
