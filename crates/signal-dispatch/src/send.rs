@@ -74,6 +74,15 @@ struct Plan<A, K, R> {
     sinks: SmallVec<[Arc<CallbackSlot<A, K, R>>; 2]>,
 }
 
+impl<A, K, R> Plan<A, K, R> {
+    fn new() -> Self {
+        Plan {
+            calls: Calls::new(),
+            sinks: SmallVec::new(),
+        }
+    }
+}
+
 impl<'a, A, K, R> SendBuilder<'a, A, K, R>
 where
     A: Send + Sync + 'static,
@@ -286,7 +295,9 @@ where
                 None => return Err(SendError::Full(self.into_unsent())),
             }
         }
-        let Plan { calls, sinks } = self.plan(selection, || permits.pop());
+        let mut plan = Plan::new();
+        self.plan(selection, || permits.pop(), &mut plan);
+        let Plan { calls, sinks } = plan;
         let total = calls.len() + sinks.len();
         if total == 0 {
             return Ok(0);
@@ -447,10 +458,12 @@ where
     /// with an in-flight limit: each call waits for a permit before it
     /// starts, driving the running ones meanwhile.
     async fn wait_limited_inline<D: Future>(self, deadline: D) -> Report<R> {
-        let (Plan { calls, sinks }, mut report) = self.plan_awaited();
+        let (mut plan, mut report) = (Plan::new(), Report::empty());
+        self.plan_awaited(&mut plan, &mut report);
         if report.scheduled == 0 {
             return report;
         }
+        let Plan { calls, sinks } = plan;
         let limit = self.signal.inner().flight.semaphore().cloned();
         let ids: Ids = calls.iter().map(|call| call.slot.id()).collect();
         let delivery = Arc::new(self.deliver(calls.len(), report.scheduled, None));
@@ -469,15 +482,13 @@ where
         report
     }
 
-    /// The plan of an awaited send, and its report so far: what it
-    /// scheduled, with room for the outcomes.
-    fn plan_awaited(&self) -> (Plan<A, K, R>, Report<R>) {
-        let plan = self.plan(self.select(), || None);
-        let mut report = Report::empty();
+    /// Plans an awaited send into `plan`, and starts its report (empty so
+    /// far): what it scheduled, with room for the outcomes.
+    fn plan_awaited(&self, plan: &mut Plan<A, K, R>, report: &mut Report<R>) {
+        self.plan(self.select(), || None, plan);
         report.scheduled = plan.calls.len() + plan.sinks.len();
         report.streamed = plan.sinks.len();
         report.reserve(plan.calls.len());
-        (plan, report)
     }
 
     /// [`wait_until`](Self::wait_until) in [`Mode::Spawned`] or
@@ -489,10 +500,12 @@ where
         executor: Resolved<'a>,
         deadline: D,
     ) -> Result<Report<R>, SendError<A, K>> {
-        let (Plan { calls, sinks }, mut report) = self.plan_awaited();
+        let (mut plan, mut report) = (Plan::new(), Report::empty());
+        self.plan_awaited(&mut plan, &mut report);
         if report.scheduled == 0 {
             return Ok(report);
         }
+        let Plan { calls, sinks } = plan;
         let ids: Ids = calls.iter().map(|call| call.slot.id()).collect();
         let limit = self.signal.inner().flight.semaphore().cloned();
         let mut deadline = std::pin::pin!(deadline);
@@ -616,14 +629,12 @@ where
     /// as [`start_unfiltered_inline`](Self::start_unfiltered_inline), from
     /// a plan of the selected slots.
     fn start_planned_inline(self) -> InlineRun<A, K, R> {
-        let (Plan { calls, sinks }, report) = self.plan_awaited();
-        let count = calls.len();
-        self.start_inline(
-            report,
-            &sinks,
-            count,
-            calls.into_iter().map(Call::into_parts),
-        )
+        // Filled in place and drained, not moved: see `pick`.
+        let (mut plan, mut report) = (Plan::new(), Report::empty());
+        self.plan_awaited(&mut plan, &mut report);
+        let count = plan.calls.len();
+        let calls = plan.calls.drain(..).map(Call::into_parts);
+        self.start_inline(report, &plan.sinks, count, calls)
     }
 
     /// Starts an inline send's `count` calls (unless it reached nothing):
@@ -718,19 +729,16 @@ where
         selection
     }
 
-    /// Turns the selected slots into this send's calls, in one pass: binds
-    /// each owner (dead ones are dropped), claims each slot (a
-    /// once-connection goes to one send only, and is then disconnected), and
-    /// gives each call its permit.
+    /// Turns the selected slots into this send's calls, added to `plan`, in
+    /// one pass: binds each owner (dead ones are dropped), claims each slot
+    /// (a once-connection goes to one send only, and is then disconnected),
+    /// and gives each call its permit.
     fn plan(
         &self,
         selection: Selection<Callback<A, K, R>, K>,
         mut permit: impl FnMut() -> Option<crate::flight::Permit>,
-    ) -> Plan<A, K, R> {
-        let mut plan = Plan {
-            calls: Calls::new(),
-            sinks: SmallVec::new(),
-        };
+        plan: &mut Plan<A, K, R>,
+    ) {
         for slot in selection {
             match self.admit(&slot) {
                 Admit::Skip => {}
@@ -745,13 +753,13 @@ where
                 }
             }
         }
-        plan
     }
 
     /// What a selected slot becomes in this send, decided once for every
     /// path: nothing (its owner died, or another send claimed its
     /// once-connection), a subscription to feed, or a call with its bound
     /// owner. Claims the slot, and disconnects a once-connection it claims.
+    #[inline]
     fn admit(&self, slot: &CallbackSlot<A, K, R>) -> Admit {
         let Some(owner) = slot.target().bind() else {
             return Admit::Skip;
