@@ -283,25 +283,102 @@ where
 /// Runs one callback: the body of a task in [`Mode::Spawned`](crate::Mode::Spawned).
 /// The call is a slot (owned, or held through a snapshot), its bound owner,
 /// and its permit if it has one, kept until the call is done.
-pub(crate) async fn run_one<A, K, R, S>(
-    mut ticket: Ticket<A, K, R>,
+pub(crate) fn run_one<A, K, R, S>(
+    ticket: Ticket<A, K, R>,
     (slot, owner, permit): (S, Owner, Option<Permit>),
-) where
+) -> RunOne<A, K, R, S>
+where
     A: Send + Sync + 'static,
     K: Key,
     R: Send + 'static,
     S: Borrow<CallbackSlot<A, K, R>>,
 {
-    let slot = slot.borrow();
-    let id = slot.id();
-    let result = match start(slot, owner, &ticket.event) {
-        Started::Done(result) => result,
-        Started::Running(future) => RunningCall::new(id, future, None).await.1,
-    };
-    ticket.finished += 1;
-    let delivery = ticket.delivery();
-    hand_over(delivery, id, result, &mut ToSender(delivery));
-    drop(permit);
+    RunOne {
+        running: None,
+        call: Some((slot, owner)),
+        permit,
+        ticket,
+    }
+}
+
+/// The task of one call ([`run_one`]), written out rather than an `async
+/// fn`: it holds only what each stage needs (the call until it starts, its
+/// future while it runs), so the task tokio allocates per callback stays
+/// small: an `async fn` kept its arguments and their moved copies both.
+pub(crate) struct RunOne<A, K, R, S>
+where
+    A: Send + Sync + 'static,
+    K: Key,
+    R: Send + 'static,
+{
+    // Dropped in this order if the task is: the call's future, the call,
+    // its permit, and last the ticket, which settles it as never run.
+    /// An async call, running.
+    running: Option<(ConnectionId, CatchUnwind<AssertUnwindSafe<CallFuture<R>>>)>,
+    /// The call, until it starts.
+    call: Option<(S, Owner)>,
+    permit: Option<Permit>,
+    ticket: Ticket<A, K, R>,
+}
+
+/// An async callback's future.
+type CallFuture<R> = BoxFuture<'static, Result<R, CallbackError>>;
+
+impl<A, K, R, S> Future for RunOne<A, K, R, S>
+where
+    A: Send + Sync + 'static,
+    K: Key,
+    R: Send + 'static,
+    S: Borrow<CallbackSlot<A, K, R>> + Unpin,
+{
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        // Every field is `Unpin` (the callback's future is boxed).
+        let this = self.get_mut();
+        let (id, result) = match this.call.take() {
+            Some((slot, owner)) => {
+                let slot = slot.borrow();
+                let id = slot.id();
+                match start(slot, owner, &this.ticket.event) {
+                    Started::Done(result) => (id, result),
+                    Started::Running(future) => {
+                        let future = AssertUnwindSafe(future).catch_unwind();
+                        let (_, future) = this.running.insert((id, future));
+                        (id, ready!(Self::poll_running(future, cx)))
+                    }
+                }
+            }
+            None => match this.running.as_mut() {
+                Some((id, future)) => (*id, ready!(Self::poll_running(future, cx))),
+                // Polled after it completed: nothing left to do.
+                None => return Poll::Ready(()),
+            },
+        };
+        this.running = None;
+        this.ticket.finished += 1;
+        let delivery = this.ticket.delivery();
+        hand_over(delivery, id, result, &mut ToSender(delivery));
+        this.permit = None;
+        Poll::Ready(())
+    }
+}
+
+impl<A, K, R, S> RunOne<A, K, R, S>
+where
+    A: Send + Sync + 'static,
+    K: Key,
+    R: Send + 'static,
+{
+    fn poll_running(
+        future: &mut CatchUnwind<AssertUnwindSafe<CallFuture<R>>>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<R, Cause>> {
+        future.poll_unpin(cx).map(|outcome| match outcome {
+            Ok(result) => result.map_err(Cause::Error),
+            Err(payload) => Err(Cause::Panic(payload)),
+        })
+    }
 }
 
 /// Starts many callbacks in the current task, in order: sync ones run to
