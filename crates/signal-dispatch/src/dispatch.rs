@@ -25,10 +25,14 @@ use crate::connection::ConnectionId;
 use crate::error::{CallbackError, Cause, Failure};
 use crate::event::{Delivery, Event};
 use crate::flight::Permit;
-use crate::router::{Key, Slot};
+use crate::picks::{Picked, Picks};
+use crate::router::{Key, Slot, Snapshot};
 use crate::sync::Arc;
 
 pub(crate) type CallbackSlot<A, K, R> = Slot<Callback<A, K, R>, K>;
+
+/// The router's snapshot of a signal's unfiltered connections.
+pub(crate) type CallbackSnapshot<A, K, R> = Snapshot<Callback<A, K, R>, K>;
 
 /// One callback a send will run.
 pub(crate) struct Call<A, K, R> {
@@ -422,9 +426,106 @@ pub(crate) async fn drain<A, K, R>(
     K: Key,
     R: Send + 'static,
 {
-    while let Some((id, result, permit)) = running.next().await {
+    std::future::poll_fn(|cx| poll_drain(ticket, running, outcomes, cx)).await;
+}
+
+/// [`drain`] as a poll, for the tasks written out by hand.
+fn poll_drain<A, K, R>(
+    ticket: &mut Ticket<A, K, R>,
+    running: &mut Running<R>,
+    outcomes: &mut impl Outcomes<R>,
+    cx: &mut Context<'_>,
+) -> Poll<()>
+where
+    A: Send + Sync + 'static,
+    K: Key,
+    R: Send + 'static,
+{
+    while let Some((id, result, permit)) = ready!(running.poll_next_unpin(cx)) {
         ticket.finish(id, result, outcomes);
         drop(permit);
+    }
+    Poll::Ready(())
+}
+
+/// The task of a batched send from the router's snapshot
+/// ([`Mode::Batched`](crate::Mode::Batched)): starts every picked call,
+/// then drives the async ones. Written out, like [`RunOne`], to keep the
+/// task small: the snapshot and the picks go once the calls have started.
+pub(crate) struct RunBatch<A, K, R>
+where
+    A: Send + Sync + 'static,
+    K: Key,
+    R: Send + 'static,
+{
+    // Dropped in this order if the task is: the calls' futures first, the
+    // ticket last, which settles the unfinished calls as never run.
+    /// The async calls, once started, still running.
+    running: Option<Running<R>>,
+    /// The calls, until they start.
+    start: Option<Unstarted<A, K, R>>,
+    /// The send's shared state, where the outcomes go.
+    delivery: Arc<Delivery<A, K, R>>,
+    ticket: Ticket<A, K, R>,
+}
+
+/// A batched snapshot send's calls, not started yet: picks of slots of a
+/// snapshot.
+struct Unstarted<A, K, R> {
+    snapshot: Arc<CallbackSnapshot<A, K, R>>,
+    picks: Picks,
+}
+
+impl<A, K, R> RunBatch<A, K, R>
+where
+    A: Send + Sync + 'static,
+    K: Key,
+    R: Send + 'static,
+{
+    /// The task of `picks`, calls to slots of `snapshot`, for `delivery`.
+    pub(crate) fn new(
+        snapshot: Arc<CallbackSnapshot<A, K, R>>,
+        picks: Picks,
+        delivery: Arc<Delivery<A, K, R>>,
+    ) -> Self {
+        RunBatch {
+            running: None,
+            ticket: Ticket::new(delivery.clone(), picks.len()),
+            start: Some(Unstarted { snapshot, picks }),
+            delivery,
+        }
+    }
+}
+
+impl<A, K, R> Future for RunBatch<A, K, R>
+where
+    A: Send + Sync + 'static,
+    K: Key,
+    R: Send + 'static,
+{
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        // Every field is `Unpin` (the callbacks' futures are boxed).
+        let this = self.get_mut();
+        if let Some(Unstarted {
+            snapshot,
+            mut picks,
+        }) = this.start.take()
+        {
+            let calls = Picked::new(&snapshot.slots, &mut picks);
+            this.running = start_all(&mut this.ticket, calls, &mut ToSender(&this.delivery));
+        }
+        if let Some(running) = this.running.as_mut() {
+            ready!(poll_drain(
+                &mut this.ticket,
+                running,
+                &mut ToSender(&this.delivery),
+                cx
+            ));
+            this.running = None;
+        }
+        Poll::Ready(())
     }
 }
 

@@ -9,10 +9,9 @@
 
 use smallvec::SmallVec;
 
-use crate::callback::{Callback, Owner};
-use crate::dispatch::CallbackSlot;
+use crate::callback::Owner;
+use crate::dispatch::{CallbackSlot, CallbackSnapshot};
 use crate::flight::Permit;
-use crate::router::Snapshot;
 use crate::sync::Arc;
 
 /// The calls a snapshot send picked, in the snapshot's order, pushed in
@@ -123,7 +122,7 @@ impl Picks {
 /// for one reference count on the shared snapshot instead of an upgrade of
 /// the slot's own.
 pub(crate) struct SnapshotSlot<A, K, R> {
-    pub(crate) snapshot: Arc<Snapshot<Callback<A, K, R>, K>>,
+    pub(crate) snapshot: Arc<CallbackSnapshot<A, K, R>>,
     pub(crate) index: u32,
 }
 

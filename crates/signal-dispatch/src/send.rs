@@ -14,8 +14,8 @@ use smallvec::SmallVec;
 use crate::callback::Callback;
 use crate::connection::ConnectionId;
 use crate::dispatch::{
-    Call, CallbackSlot, Calls, Finished, Outcomes, Ticket, ToSender, drain, pending_ids, run_all,
-    run_one, start_all,
+    Call, CallbackSlot, CallbackSnapshot, Calls, Finished, Outcomes, RunBatch, Ticket, ToSender,
+    drain, pending_ids, run_all, run_one, start_all,
 };
 use crate::error::{SendError, Unsent};
 use crate::event::{Delivery, Event};
@@ -676,7 +676,7 @@ where
     /// loads of the copy).
     fn pick(
         &self,
-        snapshot: &crate::router::Snapshot<Callback<A, K, R>, K>,
+        snapshot: &CallbackSnapshot<A, K, R>,
         picks: &mut Picks,
         sinks: &mut SnapshotSinks<A, K, R>,
     ) {
@@ -901,8 +901,8 @@ where
 /// settles its calls as never run.
 fn spawn_picked_batch<A, K, R>(
     executor: &Resolved<'_>,
-    snapshot: Arc<crate::router::Snapshot<Callback<A, K, R>, K>>,
-    mut picks: Picks,
+    snapshot: Arc<CallbackSnapshot<A, K, R>>,
+    picks: Picks,
     delivery: Arc<Delivery<A, K, R>>,
 ) -> Result<(), crate::error::SpawnError>
 where
@@ -910,21 +910,14 @@ where
     K: Key,
     R: Send + 'static,
 {
-    let mut ticket = Ticket::new(delivery.clone(), picks.len());
-    executor.spawn(async move {
-        let calls = Picked::new(&snapshot.slots, &mut picks);
-        let outcomes = &mut ToSender(&delivery);
-        if let Some(mut running) = start_all(&mut ticket, calls, outcomes) {
-            drain(&mut ticket, &mut running, outcomes).await;
-        }
-    })
+    executor.spawn(RunBatch::new(snapshot, picks, delivery))
 }
 
 /// Spawns one task per picked call of a snapshot send ([`Mode::Spawned`]),
 /// each holding the snapshot; on a refusal, how many were spawned before.
 fn spawn_picked_each<A, K, R>(
     executor: &Resolved<'_>,
-    snapshot: Arc<crate::router::Snapshot<Callback<A, K, R>, K>>,
+    snapshot: Arc<CallbackSnapshot<A, K, R>>,
     mut picks: Picks,
     delivery: Arc<Delivery<A, K, R>>,
 ) -> Result<(), (usize, crate::error::SpawnError)>
