@@ -318,15 +318,12 @@ where
     // Dropped in this order if the task is: the call's future, the call,
     // its permit, and last the ticket, which settles it as never run.
     /// An async call, running.
-    running: Option<(ConnectionId, CatchUnwind<AssertUnwindSafe<CallFuture<R>>>)>,
+    running: Option<RunningCall<R>>,
     /// The call, until it starts.
     call: Option<(S, Owner)>,
     permit: Option<Permit>,
     ticket: Ticket<A, K, R>,
 }
-
-/// An async callback's future.
-type CallFuture<R> = BoxFuture<'static, Result<R, CallbackError>>;
 
 impl<A, K, R, S> Future for RunOne<A, K, R, S>
 where
@@ -340,31 +337,23 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         // Every field is `Unpin` (the callback's future is boxed).
         let this = self.get_mut();
-        let (id, result) = match this.call.take() {
-            Some((slot, owner)) => {
-                let slot = slot.borrow();
-                let id = slot.id();
-                match start(slot, owner, &this.ticket.event) {
-                    Started::Done(result) => (id, result),
-                    Started::Running(future) => {
-                        let future = AssertUnwindSafe(future).catch_unwind();
-                        let (_, future) = this.running.insert((id, future));
-                        (id, ready!(Self::poll_running(future, cx)))
-                    }
+        if let Some((slot, owner)) = this.call.take() {
+            let slot = slot.borrow();
+            let id = slot.id();
+            match start(slot, owner, &this.ticket.event) {
+                Started::Done(result) => return this.finish(id, result),
+                Started::Running(future) => {
+                    this.running = Some(RunningCall::new(id, future, None));
                 }
             }
-            None => match this.running.as_mut() {
-                Some((id, future)) => (*id, ready!(Self::poll_running(future, cx))),
-                // Polled after it completed: nothing left to do.
-                None => return Poll::Ready(()),
-            },
+        }
+        // `None` only if polled after it completed.
+        let Some(running) = this.running.as_mut() else {
+            return Poll::Ready(());
         };
+        let (id, result, _) = ready!(running.poll_unpin(cx));
         this.running = None;
-        this.ticket.finished += 1;
-        let delivery = this.ticket.delivery();
-        hand_over(delivery, id, result, &mut ToSender(delivery));
-        this.permit = None;
-        Poll::Ready(())
+        this.finish(id, result)
     }
 }
 
@@ -374,14 +363,13 @@ where
     K: Key,
     R: Send + 'static,
 {
-    fn poll_running(
-        future: &mut CatchUnwind<AssertUnwindSafe<CallFuture<R>>>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Result<R, Cause>> {
-        future.poll_unpin(cx).map(|outcome| match outcome {
-            Ok(result) => result.map_err(Cause::Error),
-            Err(payload) => Err(Cause::Panic(payload)),
-        })
+    /// Accounts for the call's outcome, and releases its permit.
+    fn finish(&mut self, id: ConnectionId, result: Result<R, Cause>) -> Poll<()> {
+        self.ticket.finished += 1;
+        let delivery = self.ticket.delivery();
+        hand_over(delivery, id, result, &mut ToSender(delivery));
+        self.permit = None;
+        Poll::Ready(())
     }
 }
 
