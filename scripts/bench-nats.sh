@@ -9,8 +9,11 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); p
 "$server" -a 127.0.0.1 -p "$port" > /dev/null 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
+# Ready when the server greets a connection with INFO: a connection alone
+# may be the probe connected to itself, before the server listens.
 for _ in $(seq 100); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+  greeting=$( (exec 3<>"/dev/tcp/127.0.0.1/$port" && read -r -t 1 -n 4 line <&3 && echo "$line") 2>/dev/null || true)
+  [ "$greeting" = INFO ] && break
   sleep 0.05
 done
 cargo run -q --release -p signal-dispatch-nats --example bench -- "nats://127.0.0.1:$port" "$@"

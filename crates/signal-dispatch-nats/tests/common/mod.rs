@@ -115,7 +115,7 @@ fn spawn(port: u16, args: &[String]) -> Child {
         );
     let mut child = child;
     let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+    while !greets(port) {
         assert!(
             Instant::now() < deadline,
             "nats-server did not start on port {port}"
@@ -126,6 +126,20 @@ fn spawn(port: u16, args: &[String]) -> Child {
         panic!("nats-server exited ({status}): is port {port} taken?");
     }
     child
+}
+
+/// Whether a NATS server answers on `port`: it greets a new connection
+/// with `INFO`. Accepting the connection is not enough: probing a port no
+/// one listens on yet can connect the probe to itself (TCP simultaneous
+/// open, when the kernel picks that very port as the probe's own), which
+/// once let a test connect before its server was up.
+fn greets(port: u16) -> bool {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
+    let mut greeting = [0_u8; 4];
+    std::io::Read::read_exact(&mut stream, &mut greeting).is_ok() && &greeting == b"INFO"
 }
 
 /// A port nothing listens on now, and never handed out before in this
