@@ -374,11 +374,14 @@ where
 }
 
 /// Starts many callbacks in the current task, in order: sync ones run to
-/// their outcome now, handed to `outcomes`; async ones are returned still
-/// running (`None` if there are none, the common case), for [`drain`].
+/// their outcome now, handed to `outcomes`; async ones are added, still
+/// running, to `running` (left `None` if there are none, the common case),
+/// for [`drain`].
 ///
 /// A plain function, not a future: a send whose callbacks are all sync
-/// never builds the state of an async one.
+/// never builds the state of an async one. The running set is filled in
+/// place, not returned: its caller would copy it out of this function's
+/// narrow stores with wide loads, which stalls the processor.
 ///
 /// Each call is a slot (owned, or borrowed from a snapshot), its bound
 /// owner, and its permit if it has one.
@@ -386,20 +389,18 @@ pub(crate) fn start_all<A, K, R, S>(
     ticket: &mut Ticket<A, K, R>,
     calls: impl IntoIterator<Item = (S, Owner, Option<Permit>)>,
     outcomes: &mut impl Outcomes<R>,
-) -> Option<Running<R>>
-where
+    running: &mut Option<Running<R>>,
+) where
     A: Send + Sync + 'static,
     K: Key,
     R: Send + 'static,
     S: Borrow<CallbackSlot<A, K, R>>,
 {
-    let mut running: Option<Running<R>> = None;
     for (slot, owner, permit) in calls {
         if let Some(call) = ticket.run(slot.borrow(), owner, permit, outcomes) {
             running.get_or_insert_with(Running::new).push(call);
         }
     }
-    running
 }
 
 /// Drives the async calls [`start_all`] left running to their outcomes.
@@ -502,7 +503,8 @@ where
         }) = this.start.take()
         {
             let calls = Picked::new(&snapshot.slots, &mut picks);
-            this.running = start_all(&mut this.ticket, calls, &mut ToSender(&this.delivery));
+            let outcomes = &mut ToSender(&this.delivery);
+            start_all(&mut this.ticket, calls, outcomes, &mut this.running);
         }
         if let Some(running) = this.running.as_mut() {
             ready!(poll_drain(
@@ -533,8 +535,10 @@ pub(crate) async fn run_all<A, K, R, S>(
     S: Borrow<CallbackSlot<A, K, R>>,
 {
     let Some(semaphore) = limit else {
-        if let Some(mut running) = start_all(ticket, calls, outcomes) {
-            drain(ticket, &mut running, outcomes).await;
+        let mut running = None;
+        start_all(ticket, calls, outcomes, &mut running);
+        if let Some(running) = running.as_mut() {
+            drain(ticket, running, outcomes).await;
         }
         return;
     };

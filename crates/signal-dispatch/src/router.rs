@@ -183,10 +183,20 @@ impl<T, K> Slot<T, K> {
     }
 
     /// Whether the slot is selectable, persistent, and routed to no
-    /// sender: all a send checks of a strong callback in a snapshot.
+    /// sender: all a send checks of a strong callback in a snapshot, in one
+    /// comparison (the rare slot with sender routes too takes the general
+    /// check).
     #[inline]
     pub(crate) fn is_plainly_selectable(&self) -> bool {
         self.state.load(Ordering::Acquire) == CONNECTED
+    }
+
+    /// Whether the slot is selectable and persistent (connected, not
+    /// blocked, not a once-slot), whatever its routes: all a send checks of
+    /// a strong callback it selected, in one look at the state.
+    #[inline]
+    pub(crate) fn is_persistently_selectable(&self) -> bool {
+        self.state.load(Ordering::Acquire) & !SENDERS == CONNECTED
     }
 
     pub(crate) fn is_selectable(&self) -> bool {

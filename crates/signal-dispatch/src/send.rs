@@ -436,11 +436,12 @@ where
         // Inline: the callbacks start right here, in a plain function (the
         // sync ones are done on return); this future holds only what the
         // async ones need to finish.
-        let mut run = if self.is_unfiltered() {
-            self.start_unfiltered_inline()
+        let mut run = InlineRun::new();
+        if self.is_unfiltered() {
+            self.start_unfiltered_inline(&mut run);
         } else {
-            self.start_planned_inline()
-        };
+            self.start_planned_inline(&mut run);
+        }
         if let (Some(running), Some(ticket)) = (run.running.as_mut(), run.ticket.as_mut()) {
             let finished = {
                 let drain = std::pin::pin!(drain(ticket, running, &mut run.report));
@@ -605,62 +606,70 @@ where
     /// wait: the callbacks run from the router's snapshot, with no reference
     /// count per callback; the sync ones are done on return, the async ones
     /// left running. A plain function, so its state is never part of the
-    /// awaiting future.
-    fn start_unfiltered_inline(self) -> InlineRun<A, K, R> {
+    /// awaiting future; it fills `run` (fresh) in place (see `pick`).
+    fn start_unfiltered_inline(self, run: &mut InlineRun<A, K, R>) {
         let inner = self.signal.inner();
         let snapshot = inner.router.unfiltered_snapshot();
         let (mut picks, mut sinks) = (Picks::new(snapshot.slots.len()), Vec::new());
         self.pick(&snapshot, &mut picks, &mut sinks);
         let count = picks.len();
-        let mut report = Report::empty();
-        report.scheduled = count + sinks.len();
-        report.streamed = sinks.len();
-        report.reserve(count);
-        self.start_inline(
-            report,
-            &sinks,
-            count,
-            Picked::new(&snapshot.slots, &mut picks),
-        )
+        run.report.scheduled = count + sinks.len();
+        run.report.streamed = sinks.len();
+        run.report.reserve(count);
+        self.start_inline(run, &sinks, count, Picked::new(&snapshot.slots, &mut picks));
     }
 
     /// [`wait_until`](Self::wait_until) for an inline send naming keys or
     /// senders, on a signal with no in-flight limit, up to its first wait:
     /// as [`start_unfiltered_inline`](Self::start_unfiltered_inline), from
     /// a plan of the selected slots.
-    fn start_planned_inline(self) -> InlineRun<A, K, R> {
+    fn start_planned_inline(self, run: &mut InlineRun<A, K, R>) {
+        let mut selection = Selection::new();
+        self.select_into(&mut selection);
+        // The commonest keyed send reaches strong callbacks that stay
+        // connected: `admit` would make each a call with no owner, claiming
+        // nothing, so they run from the selection, with no plan. (One look
+        // at each state: a once-slot, or one blocked or disconnected since
+        // it was selected, takes the general path.)
+        if selection
+            .iter()
+            .all(|slot| slot.target().is_strong() && slot.is_persistently_selectable())
+        {
+            let count = selection.len();
+            run.report.scheduled = count;
+            run.report.reserve(count);
+            let calls = selection.iter().map(|slot| (&**slot, None, None));
+            return self.start_inline(run, &[], count, calls);
+        }
         // Filled in place and drained, not moved: see `pick`.
-        let (mut plan, mut report) = (Plan::new(), Report::empty());
-        self.plan_awaited(&mut plan, &mut report);
+        let mut plan = Plan::new();
+        self.plan(selection, || None, &mut plan);
         let count = plan.calls.len();
+        run.report.scheduled = count + plan.sinks.len();
+        run.report.streamed = plan.sinks.len();
+        run.report.reserve(count);
         let calls = plan.calls.drain(..).map(Call::into_parts);
-        self.start_inline(report, &plan.sinks, count, calls)
+        self.start_inline(run, &plan.sinks, count, calls);
     }
 
-    /// Starts an inline send's `count` calls (unless it reached nothing):
-    /// makes its delivery, feeds the subscriptions, runs the sync calls to
-    /// their outcomes in `report` and leaves the async ones running.
+    /// Starts an inline send's `count` calls (unless it reached nothing, as
+    /// `run`'s report says): makes its delivery, feeds the subscriptions,
+    /// runs the sync calls to their outcomes in the report and leaves the
+    /// async ones running in `run`.
     fn start_inline<S>(
         self,
-        mut report: Report<R>,
+        run: &mut InlineRun<A, K, R>,
         sinks: &[Arc<CallbackSlot<A, K, R>>],
         count: usize,
         calls: impl IntoIterator<Item = (S, crate::callback::Owner, Option<crate::flight::Permit>)>,
-    ) -> InlineRun<A, K, R>
-    where
+    ) where
         S: std::borrow::Borrow<CallbackSlot<A, K, R>>,
     {
-        let (mut ticket, mut running) = (None, None);
-        if report.scheduled > 0 {
-            let delivery = Arc::new(self.deliver(count, report.scheduled, None));
+        if run.report.scheduled > 0 {
+            let delivery = Arc::new(self.deliver(count, run.report.scheduled, None));
             feed(&delivery, sinks);
-            let ticket = ticket.insert(Ticket::new(delivery, count));
-            running = start_all(ticket, calls, &mut report);
-        }
-        InlineRun {
-            report,
-            ticket,
-            running,
+            let ticket = run.ticket.insert(Ticket::new(delivery, count));
+            start_all(ticket, calls, &mut run.report, &mut run.running);
         }
     }
 
@@ -715,18 +724,23 @@ where
 
     /// The slots this send reaches, connected, live and unblocked.
     fn select(&self) -> Selection<Callback<A, K, R>, K> {
+        let mut selection = Selection::new();
+        self.select_into(&mut selection);
+        selection
+    }
+
+    /// [`select`](Self::select), into `selection` (in place: see `pick`).
+    fn select_into(&self, selection: &mut Selection<Callback<A, K, R>, K>) {
         let mut addresses: SmallVec<[usize; 4]> = SmallVec::new();
         // Pushed one by one: collecting reserves first, which costs more
         // than the one or no sender of most sends.
         for sender in &self.senders {
             addresses.push(sender.address());
         }
-        let mut selection = Selection::new();
         self.signal
             .inner()
             .router
-            .select(&self.keys, &addresses, &mut selection);
-        selection
+            .select(&self.keys, &addresses, selection);
     }
 
     /// Turns the selected slots into this send's calls, added to `plan`, in
@@ -825,6 +839,22 @@ where
     running: Option<crate::dispatch::Running<R>>,
     /// `None` if the send reached no callback.
     ticket: Option<Ticket<A, K, R>>,
+}
+
+impl<A, K, R> InlineRun<A, K, R>
+where
+    A: Send + Sync + 'static,
+    K: Key,
+    R: Send + 'static,
+{
+    /// A send not started yet: an empty report, nothing running.
+    fn new() -> Self {
+        InlineRun {
+            report: Report::empty(),
+            running: None,
+            ticket: None,
+        }
+    }
 }
 
 /// What [`SendBuilder::admit`] made of a selected slot.
@@ -969,8 +999,12 @@ where
         if limit.is_some() {
             // Rare: kept out of line, so it doesn't enlarge every task.
             Box::pin(run_all(&mut ticket, calls, limit, outcomes)).await;
-        } else if let Some(mut running) = start_all(&mut ticket, calls, outcomes) {
-            drain(&mut ticket, &mut running, outcomes).await;
+        } else {
+            let mut running = None;
+            start_all(&mut ticket, calls, outcomes, &mut running);
+            if let Some(running) = running.as_mut() {
+                drain(&mut ticket, running, outcomes).await;
+            }
         }
     })
 }

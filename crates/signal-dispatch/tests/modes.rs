@@ -216,6 +216,78 @@ async fn unfiltered_sends_follow_every_change_of_connections(mode: Mode) {
     assert_eq!(send(&signal, mode).await, 2);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keyed_and_sender_sends_admit_each_kind_of_connection() {
+    // A keyed or sender send whose callbacks are all strong and persistent
+    // runs them straight from the selection; any other kind among them (a
+    // once-connection, a weak method, a subscription, a blocked one) must
+    // still be claimed, bound, fed or skipped.
+    use futures::FutureExt;
+    use signal_dispatch::{Filter, weak};
+    use std::num::NonZeroUsize;
+
+    struct Owner;
+    let mike = Arc::new("Mike");
+    for mode in [Mode::Spawned, Mode::Batched, Mode::Inline] {
+        for by_sender in [false, true] {
+            let signal: Signal = Signal::builder(()).mode(mode).build();
+            let filter = || match by_sender {
+                true => Filter::new().sender(&mike),
+                false => Filter::new().key("k"),
+            };
+            let send = || async {
+                let send = match by_sender {
+                    true => signal.send().sender(&mike),
+                    false => signal.send().key("k"),
+                };
+                match mode {
+                    Mode::Inline => send.wait().await.unwrap().scheduled(),
+                    _ => send.schedule().unwrap(),
+                }
+            };
+            let recorder = common::Recorder::new();
+            let r = recorder.clone();
+            let plain = signal.connect_filtered(filter(), move |_: &Event| r.record("plain"));
+            let r = recorder.clone();
+            signal.connect_once_filtered(filter(), move |_: &Event| r.record("once"));
+            let what = format!("{mode:?}, by sender: {by_sender}");
+            // The once-connection runs for the first send only.
+            assert_eq!(send().await, 2, "{what}");
+            assert_eq!(recorder.settle(2).await, ["once", "plain"], "{what}");
+            recorder.clear();
+            assert_eq!(send().await, 1, "{what}");
+            assert_eq!(recorder.settle(1).await, ["plain"], "{what}");
+            recorder.clear();
+            // A blocked one is skipped, strong or not.
+            let block = plain.block();
+            assert_eq!(send().await, 0, "{what}");
+            drop(block);
+            // A weak method runs while its owner lives.
+            let owner = Arc::new(Owner);
+            let r = recorder.clone();
+            signal.connect_filtered(
+                filter(),
+                weak(&owner, move |_: &Owner, _: &Event| r.record("weak")),
+            );
+            assert_eq!(send().await, 2, "{what}");
+            assert_eq!(recorder.settle(2).await, ["plain", "weak"], "{what}");
+            recorder.clear();
+            drop(owner);
+            assert_eq!(send().await, 1, "{what}");
+            assert_eq!(recorder.settle(1).await, ["plain"], "{what}");
+            recorder.clear();
+            // A subscription is fed the event.
+            let mut events = signal.subscribe(filter(), NonZeroUsize::new(4).unwrap());
+            assert_eq!(send().await, 2, "{what}");
+            assert_eq!(recorder.settle(1).await, ["plain"], "{what}");
+            recorder.clear();
+            // Fed at send time, so it is there already.
+            let fed = futures::StreamExt::next(&mut events).now_or_never();
+            assert!(matches!(fed, Some(Some(_))), "{what}");
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_snapshot_of_strong_callbacks_still_checks_each_ones_state() {
     // Strong callbacks only: sends check each one's state in a single
