@@ -418,8 +418,8 @@ pub(crate) async fn drain<A, K, R>(
     std::future::poll_fn(|cx| poll_drain(ticket, running, outcomes, cx)).await;
 }
 
-/// [`drain`] as a poll, for the tasks written out by hand.
-fn poll_drain<A, K, R>(
+/// [`drain`] as a poll, for the futures written out by hand.
+pub(crate) fn poll_drain<A, K, R>(
     ticket: &mut Ticket<A, K, R>,
     running: &mut Running<R>,
     outcomes: &mut impl Outcomes<R>,

@@ -5,17 +5,19 @@ use std::any::Any;
 use std::collections::HashSet;
 use std::fmt;
 use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
 
 use futures::StreamExt;
 use futures::channel::mpsc;
-use futures::future::{Either, select};
+use futures::future::{BoxFuture, Either, select};
 use smallvec::SmallVec;
 
 use crate::callback::Callback;
 use crate::connection::ConnectionId;
 use crate::dispatch::{
     Call, CallbackSlot, CallbackSnapshot, Calls, Finished, Outcomes, RunBatch, Ticket, ToSender,
-    drain, pending_ids, run_all, run_one, start_all,
+    drain, pending_ids, poll_drain, run_all, run_one, start_all,
 };
 use crate::error::{SendError, Unsent};
 use crate::event::{Delivery, Event};
@@ -263,7 +265,7 @@ where
     /// assert_eq!(signal.send().keys(["a", "b"]).schedule().unwrap(), 2);
     /// # }
     /// ```
-    pub fn schedule(self) -> Result<usize, SendError<A, K>> {
+    pub fn schedule(mut self) -> Result<usize, SendError<A, K>> {
         let inner = self.signal.inner();
         let mode = self.mode.unwrap_or(inner.mode);
         if inner.is_closed() {
@@ -402,63 +404,55 @@ where
     /// assert_eq!(report.pending(), [slow.id()]);
     /// # }
     /// ```
-    pub async fn wait_until<D>(self, deadline: D) -> Result<Report<R>, SendError<A, K>>
+    pub fn wait_until<D>(
+        self,
+        deadline: D,
+    ) -> impl Future<Output = Result<Report<R>, SendError<A, K>>> + Send + 'a
     where
-        D: Future,
+        D: Future + Send + 'a,
     {
+        Wait {
+            state: WaitState::Unstarted(self, Some(deadline)),
+        }
+    }
+
+    /// The first poll of a [`Wait`]: checks the signal, then, inline,
+    /// sends, filling `run`; the sync callbacks are done on return, the
+    /// async ones left running. The builder is read in place (and spent),
+    /// not moved: see [`Wait`].
+    fn start_wait(&mut self, run: &mut InlineRun<A, K, R>) -> Started<'a, A, K, R> {
         let inner = self.signal.inner();
         let mode = self.mode.unwrap_or(inner.mode);
         if inner.is_closed() {
-            return Err(SendError::Closed(self.into_unsent()));
+            return Started::Finished(Err(SendError::Closed(self.take_unsent())));
         }
         let executor = match mode {
             Mode::Inline => None,
             _ => match inner.executor.resolve() {
                 Ok(executor) => Some(executor),
                 Err(crate::spawn::NoRuntime) => {
-                    return Err(SendError::NoRuntime(self.into_unsent()));
+                    return Started::Finished(Err(SendError::NoRuntime(self.take_unsent())));
                 }
             },
         };
         if inner.is_blocked() {
-            return Ok(Report::empty());
+            return Started::Finished(Ok(Report::empty()));
         }
-        if let Some(executor) = executor {
-            // Out of line (boxed): its state would otherwise enlarge the
-            // future of every awaited send, inline ones included (a future
-            // is copied whole when first awaited).
-            return Box::pin(self.wait_scheduled(mode, executor, deadline)).await;
+        if executor.is_some() || inner.flight.limit().is_some() {
+            return Started::Elsewhere(mode, executor);
         }
-        if inner.flight.limit().is_some() {
-            // Rare: kept out of line, like the scheduled wait.
-            return Ok(Box::pin(self.wait_limited_inline(deadline)).await);
-        }
-        // Inline: the callbacks start right here, in a plain function (the
-        // sync ones are done on return); this future holds only what the
-        // async ones need to finish.
-        let mut run = InlineRun::new();
         if self.is_unfiltered() {
-            self.start_unfiltered_inline(&mut run);
+            self.start_unfiltered_inline(run);
         } else {
-            self.start_planned_inline(&mut run);
+            self.start_planned_inline(run);
         }
-        if let (Some(running), Some(ticket)) = (run.running.as_mut(), run.ticket.as_mut()) {
-            let finished = {
-                let drain = std::pin::pin!(drain(ticket, running, &mut run.report));
-                let deadline = std::pin::pin!(deadline);
-                matches!(select(drain, deadline).await, Either::Left(_))
-            };
-            if !finished {
-                run.report.pending = pending_ids(running);
-            }
-        }
-        Ok(run.report)
+        Started::Inline
     }
 
     /// [`wait_until`](Self::wait_until) in [`Mode::Inline`] on a signal
     /// with an in-flight limit: each call waits for a permit before it
     /// starts, driving the running ones meanwhile.
-    async fn wait_limited_inline<D: Future>(self, deadline: D) -> Report<R> {
+    async fn wait_limited_inline<D: Future>(mut self, deadline: D) -> Report<R> {
         let (mut plan, mut report) = (Plan::new(), Report::empty());
         self.plan_awaited(&mut plan, &mut report);
         if report.scheduled == 0 {
@@ -496,7 +490,7 @@ where
     /// [`Mode::Batched`]: the callbacks run in tasks, and report back over a
     /// channel.
     async fn wait_scheduled<D: Future>(
-        self,
+        mut self,
         mode: Mode,
         executor: Resolved<'a>,
         deadline: D,
@@ -566,7 +560,7 @@ where
     /// (batched) or per task (spawned) instead of a selection (see
     /// [`pick`](Self::pick)).
     fn schedule_unfiltered(
-        self,
+        mut self,
         executor: &Resolved<'_>,
         mode: Mode,
     ) -> Result<usize, SendError<A, K>> {
@@ -607,7 +601,7 @@ where
     /// count per callback; the sync ones are done on return, the async ones
     /// left running. A plain function, so its state is never part of the
     /// awaiting future; it fills `run` (fresh) in place (see `pick`).
-    fn start_unfiltered_inline(self, run: &mut InlineRun<A, K, R>) {
+    fn start_unfiltered_inline(&mut self, run: &mut InlineRun<A, K, R>) {
         let inner = self.signal.inner();
         let snapshot = inner.router.unfiltered_snapshot();
         let (mut picks, mut sinks) = (Picks::new(snapshot.slots.len()), Vec::new());
@@ -623,7 +617,7 @@ where
     /// senders, on a signal with no in-flight limit, up to its first wait:
     /// as [`start_unfiltered_inline`](Self::start_unfiltered_inline), from
     /// a plan of the selected slots.
-    fn start_planned_inline(self, run: &mut InlineRun<A, K, R>) {
+    fn start_planned_inline(&mut self, run: &mut InlineRun<A, K, R>) {
         let mut selection = Selection::new();
         self.select_into(&mut selection);
         // The commonest keyed send reaches strong callbacks that stay
@@ -657,7 +651,7 @@ where
     /// runs the sync calls to their outcomes in the report and leaves the
     /// async ones running in `run`.
     fn start_inline<S>(
-        self,
+        &mut self,
         run: &mut InlineRun<A, K, R>,
         sinks: &[Arc<CallbackSlot<A, K, R>>],
         count: usize,
@@ -792,10 +786,11 @@ where
     }
 
     /// Makes the send's shared state for `calls` callbacks, counting the
-    /// send and the `reached` connections.
+    /// send and the `reached` connections. Takes the senders, keys and
+    /// arguments out of the builder, which is spent.
     #[inline]
     fn deliver(
-        self,
+        &mut self,
         calls: usize,
         reached: usize,
         reporter: Option<mpsc::UnboundedSender<Finished<R>>>,
@@ -804,25 +799,163 @@ where
         inner.counters.sent(reached, calls > 0);
         Delivery::new(
             self.signal.clone(),
-            self.senders,
-            self.keys,
-            self.args,
+            std::mem::take(&mut self.senders),
+            std::mem::take(&mut self.keys),
+            self.args.take(),
             calls,
             reporter,
         )
     }
 
-    fn into_unsent(self) -> Unsent<A, K> {
+    fn into_unsent(mut self) -> Unsent<A, K> {
+        self.take_unsent()
+    }
+
+    /// The send given back, taken out of the builder, which is spent.
+    fn take_unsent(&mut self) -> Unsent<A, K> {
         Unsent {
-            args: self.args,
-            keys: self.keys.into_vec(),
-            senders: self.senders.into_vec(),
+            args: self.args.take(),
+            keys: std::mem::take(&mut self.keys).into_vec(),
+            senders: std::mem::take(&mut self.senders).into_vec(),
         }
     }
 }
 
 /// The subscriptions a snapshot send feeds.
 type SnapshotSinks<A, K, R> = Vec<Arc<CallbackSlot<A, K, R>>>;
+
+/// An awaited send ([`SendBuilder::wait_until`]), written out rather than
+/// an `async fn`: an `async fn` copies its arguments (the whole builder)
+/// into its own state when first polled, right after the caller wrote
+/// them, which stalls the processor; this reads them where they are.
+///
+/// No field is ever pinned (the deadline, once it must be polled, is
+/// pinned in a box of its own), so the wait is `Unpin` whatever it holds.
+struct Wait<'a, A, K, R, D>
+where
+    A: Send + Sync + 'static,
+    K: Key,
+    R: Send + 'static,
+{
+    state: WaitState<'a, A, K, R, D>,
+}
+
+/// How the first poll of a [`Wait`] went.
+enum Started<'a, A, K, R>
+where
+    A: Send + Sync + 'static,
+    K: Key,
+    R: Send + 'static,
+{
+    /// The send is over (or never began): this is its result.
+    Finished(Result<Report<R>, SendError<A, K>>),
+    /// Its inline calls started.
+    Inline,
+    /// It runs in tasks on `executor`, in this mode, or (with no executor)
+    /// inline under an in-flight limit.
+    Elsewhere(Mode, Option<Resolved<'a>>),
+}
+
+/// Where a [`Wait`] is.
+enum WaitState<'a, A, K, R, D>
+where
+    A: Send + Sync + 'static,
+    K: Key,
+    R: Send + 'static,
+{
+    /// Not polled yet. (The deadline is an option only to be taken out
+    /// while the builder is read in place.)
+    Unstarted(SendBuilder<'a, A, K, R>, Option<D>),
+    /// Inline, with async callbacks still running.
+    Inline(InlineRun<A, K, R>, Pin<Box<D>>),
+    /// Run by tasks, or inline under an in-flight limit: an `async fn`,
+    /// boxed.
+    Elsewhere(BoxFuture<'a, Result<Report<R>, SendError<A, K>>>),
+    /// Finished (or its first poll is under way).
+    Done,
+}
+
+impl<A, K, R, D> Unpin for Wait<'_, A, K, R, D>
+where
+    A: Send + Sync + 'static,
+    K: Key,
+    R: Send + 'static,
+{
+}
+
+impl<'a, A, K, R, D> Future for Wait<'a, A, K, R, D>
+where
+    A: Send + Sync + 'static,
+    K: Key,
+    R: Send + 'static,
+    D: Future + Send + 'a,
+{
+    type Output = Result<Report<R>, SendError<A, K>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let state = &mut self.get_mut().state;
+        if let WaitState::Unstarted(send, deadline) = state {
+            let mut run = InlineRun::new();
+            match send.start_wait(&mut run) {
+                Started::Finished(result) => {
+                    *state = WaitState::Done;
+                    return Poll::Ready(result);
+                }
+                Started::Inline if run.running.is_none() => {
+                    let report = run.finish();
+                    *state = WaitState::Done;
+                    return Poll::Ready(Ok(report));
+                }
+                Started::Inline => {
+                    // The deadline is pinned in a box of its own (none for
+                    // `wait`'s, which is zero-sized), so the wait never is.
+                    let deadline = deadline.take().expect("an unstarted wait has its deadline");
+                    *state = WaitState::Inline(run, Box::pin(deadline));
+                }
+                Started::Elsewhere(mode, executor) => {
+                    // Boxed: its state would otherwise enlarge the future
+                    // of every awaited send, inline ones included.
+                    let WaitState::Unstarted(send, Some(deadline)) =
+                        std::mem::replace(state, WaitState::Done)
+                    else {
+                        unreachable!("matched above")
+                    };
+                    *state = WaitState::Elsewhere(match executor {
+                        Some(executor) => Box::pin(send.wait_scheduled(mode, executor, deadline)),
+                        None => {
+                            Box::pin(async move { Ok(send.wait_limited_inline(deadline).await) })
+                        }
+                    });
+                }
+            }
+        }
+        match state {
+            WaitState::Inline(run, deadline) => {
+                let (Some(running), Some(ticket)) = (run.running.as_mut(), run.ticket.as_mut())
+                else {
+                    unreachable!("an inline wait is left running only with async calls")
+                };
+                if poll_drain(ticket, running, &mut run.report, cx).is_pending() {
+                    if deadline.as_mut().poll(cx).is_pending() {
+                        return Poll::Pending;
+                    }
+                    run.report.pending = pending_ids(running);
+                }
+                let report = run.finish();
+                *state = WaitState::Done;
+                Poll::Ready(Ok(report))
+            }
+            WaitState::Elsewhere(wait) => {
+                let result = ready!(wait.as_mut().poll(cx));
+                *state = WaitState::Done;
+                Poll::Ready(result)
+            }
+            WaitState::Unstarted(..) | WaitState::Done => {
+                panic!("a send's wait polled after it finished")
+            }
+        }
+    }
+}
 
 /// An inline send from the snapshot, its sync callbacks done, its async
 /// ones (if any) still running ([`SendBuilder::start_unfiltered_inline`]).
@@ -854,6 +987,16 @@ where
             running: None,
             ticket: None,
         }
+    }
+
+    /// The report, once the calls are done or no longer waited for: the
+    /// calls still running are dropped first, then the ticket, which
+    /// settles them as never run.
+    #[inline]
+    fn finish(&mut self) -> Report<R> {
+        self.running = None;
+        self.ticket = None;
+        std::mem::replace(&mut self.report, Report::empty())
     }
 }
 
