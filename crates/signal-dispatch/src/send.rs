@@ -91,6 +91,7 @@ where
     K: Key,
     R: Send + 'static,
 {
+    #[inline]
     pub(crate) fn new(signal: &'a Signal<A, K, R>) -> Self {
         SendBuilder {
             signal,
@@ -103,6 +104,7 @@ where
 
     /// Names a sender: connections filtered on it (by identity) receive
     /// the send, and callbacks see it in [`Event::senders`](crate::Event::senders).
+    #[inline]
     pub fn sender<T: Any + Send + Sync>(mut self, sender: &Arc<T>) -> Self {
         self.senders.push(Sender::new(sender));
         self
@@ -127,6 +129,7 @@ where
     /// }
     /// assert_eq!(send.receivers(), 1);
     /// ```
+    #[inline]
     pub fn sender_erased(mut self, sender: Sender) -> Self {
         self.senders.push(sender);
         self
@@ -143,6 +146,7 @@ where
     }
 
     /// Names a key: connections filtered on an equal key receive the send.
+    #[inline]
     pub fn key(mut self, key: impl Into<K>) -> Self {
         self.keys.push(key.into());
         self
@@ -159,6 +163,7 @@ where
     }
 
     /// Sends these arguments instead of the signal's defaults.
+    #[inline]
     pub fn args(mut self, args: A) -> Self {
         self.args = Some(args);
         self
@@ -201,6 +206,7 @@ where
     }
 
     /// Runs this send's callbacks in `mode` instead of the signal's.
+    #[inline]
     pub fn mode(mut self, mode: Mode) -> Self {
         self.mode = Some(mode);
         self
@@ -902,7 +908,11 @@ where
                     return Poll::Ready(result);
                 }
                 Started::Inline if run.running.is_none() => {
-                    let report = run.finish();
+                    // Taken apart, not finished: nothing runs, and the
+                    // report is moved out rather than swapped for an empty
+                    // one that must then be dropped.
+                    let InlineRun { report, ticket, .. } = run;
+                    drop(ticket);
                     *state = WaitState::Done;
                     return Poll::Ready(Ok(report));
                 }

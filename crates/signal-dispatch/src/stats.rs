@@ -2,7 +2,7 @@
 
 use event_listener::Event as Notifier;
 
-use crate::sync::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use crate::sync::{AtomicU64, AtomicUsize, Ordering};
 
 /// A snapshot of a signal's counters, from [`Signal::stats`](crate::Signal::stats).
 ///
@@ -47,13 +47,18 @@ const SHARDS: usize = 4;
 #[derive(Debug, Default)]
 #[repr(align(128))]
 struct Shard {
-    sends: AtomicU64,
+    /// Sends with callbacks to run, begun here.
+    begun: AtomicU64,
+    /// Sends with callbacks to run, ended here (a send may end on another
+    /// thread than it began on). Begun minus ended, summed over the shards,
+    /// is the count in flight; each count also counts sends, so a send
+    /// costs two read-modify-writes for both.
+    ended: AtomicU64,
+    /// Sends that reached subscriptions only: never in flight.
+    streamed_only: AtomicU64,
     scheduled: AtomicU64,
     completed: AtomicU64,
     failed: AtomicU64,
-    /// Sends begun here minus sends ended here (a send may end on another
-    /// thread than it began on, so one shard can go negative).
-    in_flight: AtomicI64,
 }
 
 /// A signal's counters, and its count of sends in flight with a way to wait
@@ -96,7 +101,7 @@ impl Counters {
                 .sum()
         };
         Stats {
-            sends: sum(|s| &s.sends),
+            sends: sum(|s| &s.begun) + sum(|s| &s.streamed_only),
             scheduled: sum(|s| &s.scheduled),
             completed: sum(|s| &s.completed),
             failed: sum(|s| &s.failed),
@@ -109,11 +114,12 @@ impl Counters {
     /// counts: the shard is looked up once.)
     pub(crate) fn sent(&self, reached: usize, in_flight: bool) {
         let shard = self.shard();
-        shard.sends.fetch_add(1, Ordering::Relaxed);
-        shard.scheduled.fetch_add(reached as u64, Ordering::Relaxed);
         if in_flight {
-            shard.in_flight.fetch_add(1, Ordering::SeqCst);
+            shard.begun.fetch_add(1, Ordering::SeqCst);
+        } else {
+            shard.streamed_only.fetch_add(1, Ordering::Relaxed);
         }
+        shard.scheduled.fetch_add(reached as u64, Ordering::Relaxed);
     }
 
     /// A send in flight ended, `completed` of its callbacks run.
@@ -122,24 +128,32 @@ impl Counters {
         shard
             .completed
             .fetch_add(completed as u64, Ordering::Relaxed);
-        shard.in_flight.fetch_sub(1, Ordering::SeqCst);
-        // Paired with `idle`: it announces itself before summing, we
-        // decrement before looking for it, so one of us sees the other.
+        shard.ended.fetch_add(1, Ordering::SeqCst);
+        // Paired with `idle`: it announces itself before summing, we count
+        // the end before looking for it, so one of us sees the other.
         if self.waiters.load(Ordering::SeqCst) > 0 && self.in_flight_sum() == 0 {
             self.idle.notify(usize::MAX);
         }
     }
 
-    fn in_flight_sum(&self) -> i64 {
-        self.shards
-            .iter()
-            .map(|s| s.in_flight.load(Ordering::SeqCst))
-            .sum()
+    /// Sends begun minus sends ended. The ends are read first, then the
+    /// beginnings: both only grow, so the difference is never below the
+    /// count in flight when the beginnings were read, and never negative
+    /// (zero means that nothing was in flight then).
+    fn in_flight_sum(&self) -> u64 {
+        let sum = |field: fn(&Shard) -> &AtomicU64| -> u64 {
+            self.shards
+                .iter()
+                .map(|s| field(s).load(Ordering::SeqCst))
+                .sum()
+        };
+        let ended = sum(|s| &s.ended);
+        sum(|s| &s.begun).saturating_sub(ended)
     }
 
     /// How many sends have callbacks still to finish.
     pub(crate) fn in_flight(&self) -> usize {
-        self.in_flight_sum().max(0) as usize
+        usize::try_from(self.in_flight_sum()).unwrap_or(usize::MAX)
     }
 
     /// Waits until no send is in flight.
@@ -148,7 +162,7 @@ impl Counters {
         let _leave = Leave(&self.waiters);
         loop {
             let listener = self.idle.listen();
-            if self.in_flight_sum() <= 0 {
+            if self.in_flight_sum() == 0 {
                 return;
             }
             listener.await;
