@@ -403,6 +403,23 @@ pub(crate) fn start_all<A, K, R, S>(
     }
 }
 
+/// [`start_all`] for calls with no owner and no permit, given as their
+/// slots: the commonest calls, in a loop of their own.
+#[inline]
+pub(crate) fn start_plain<A, K, R>(
+    ticket: &mut Ticket<A, K, R>,
+    slots: &[Arc<CallbackSlot<A, K, R>>],
+    outcomes: &mut impl Outcomes<R>,
+    running: &mut Option<Running<R>>,
+) where
+    A: Send + Sync + 'static,
+    K: Key,
+    R: Send + 'static,
+{
+    let calls = slots.iter().map(|slot| (&**slot, None, None));
+    start_all(ticket, calls, outcomes, running);
+}
+
 /// Drives the async calls [`start_all`] left running to their outcomes.
 /// The set is borrowed: if the drive is cut short, what it still holds are
 /// the calls that did not finish ([`pending_ids`]).
@@ -502,9 +519,11 @@ where
             mut picks,
         }) = this.start.take()
         {
-            let calls = Picked::new(&snapshot.slots, &mut picks);
+            let mut calls = Picked::new(&snapshot.slots, &mut picks);
+            let plain = calls.take_plain();
             let outcomes = &mut ToSender(&this.delivery);
-            start_all(&mut this.ticket, calls, outcomes, &mut this.running);
+            start_plain(&mut this.ticket, plain, outcomes, &mut this.running);
+            start_all(&mut this.ticket, &mut calls, outcomes, &mut this.running);
         }
         if let Some(running) = this.running.as_mut() {
             ready!(poll_drain(

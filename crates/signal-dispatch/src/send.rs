@@ -17,7 +17,7 @@ use crate::callback::Callback;
 use crate::connection::ConnectionId;
 use crate::dispatch::{
     Call, CallbackSlot, CallbackSnapshot, Calls, Finished, Outcomes, RunBatch, Ticket, ToSender,
-    drain, pending_ids, poll_drain, run_all, run_one, start_all,
+    drain, pending_ids, poll_drain, run_all, run_one, start_all, start_plain,
 };
 use crate::error::{SendError, Unsent};
 use crate::event::{Delivery, Event};
@@ -616,7 +616,10 @@ where
         run.report.scheduled = count + sinks.len();
         run.report.streamed = sinks.len();
         run.report.reserve(count);
-        self.start_inline(run, &sinks, count, Picked::new(&snapshot.slots, &mut picks));
+        let mut calls = Picked::new(&snapshot.slots, &mut picks);
+        let plain = calls.take_plain();
+        // The rest lent, not moved: see `pick`.
+        self.start_inline(run, &sinks, count, plain, &mut calls);
     }
 
     /// [`wait_until`](Self::wait_until) for an inline send naming keys or
@@ -639,7 +642,7 @@ where
             run.report.scheduled = count;
             run.report.reserve(count);
             let calls = selection.iter().map(|slot| (&**slot, None, None));
-            return self.start_inline(run, &[], count, calls);
+            return self.start_inline(run, &[], count, &[], calls);
         }
         // Filled in place and drained, not moved: see `pick`.
         let mut plan = Plan::new();
@@ -649,18 +652,22 @@ where
         run.report.streamed = plan.sinks.len();
         run.report.reserve(count);
         let calls = plan.calls.drain(..).map(Call::into_parts);
-        self.start_inline(run, &plan.sinks, count, calls);
+        self.start_inline(run, &plan.sinks, count, &[], calls);
     }
 
     /// Starts an inline send's `count` calls (unless it reached nothing, as
     /// `run`'s report says): makes its delivery, feeds the subscriptions,
     /// runs the sync calls to their outcomes in the report and leaves the
     /// async ones running in `run`.
+    ///
+    /// The calls are `plain` ones (no owner, no permit: see
+    /// [`start_plain`]), then `calls`.
     fn start_inline<S>(
         &mut self,
         run: &mut InlineRun<A, K, R>,
         sinks: &[Arc<CallbackSlot<A, K, R>>],
         count: usize,
+        plain: &[Arc<CallbackSlot<A, K, R>>],
         calls: impl IntoIterator<Item = (S, crate::callback::Owner, Option<crate::flight::Permit>)>,
     ) where
         S: std::borrow::Borrow<CallbackSlot<A, K, R>>,
@@ -669,6 +676,7 @@ where
             let delivery = Arc::new(self.deliver(count, run.report.scheduled, None));
             feed(&delivery, sinks);
             let ticket = run.ticket.insert(Ticket::new(delivery, count));
+            start_plain(ticket, plain, &mut run.report, &mut run.running);
             start_all(ticket, calls, &mut run.report, &mut run.running);
         }
     }

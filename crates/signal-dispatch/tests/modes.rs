@@ -217,6 +217,44 @@ async fn unfiltered_sends_follow_every_change_of_connections(mode: Mode) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn weak_callbacks_among_strong_ones_get_their_owners_wherever_they_are() {
+    // Sends run the strong callbacks at the head of a snapshot in a loop of
+    // their own, and the rest (from the first that has an owner) through
+    // the general one: a weak method at any place must get its owner, and
+    // every callback run once.
+    use signal_dispatch::weak;
+
+    struct Owner(&'static str);
+    for mode in [Mode::Spawned, Mode::Batched, Mode::Inline] {
+        for place in 0..4 {
+            let signal: Signal<(), String, ()> = Signal::builder(()).mode(mode).build();
+            let recorder = common::Recorder::new();
+            let owner = Arc::new(Owner("weak"));
+            let mut connections = Vec::new();
+            for i in 0..4 {
+                if i == place {
+                    let r = recorder.clone();
+                    let method = move |owner: &Owner, _: &Event| r.record(owner.0);
+                    connections.push(signal.connect(weak(&owner, method)));
+                }
+                let r = recorder.clone();
+                connections.push(signal.connect(move |_: &Event| r.record("strong")));
+            }
+            let what = format!("{mode:?}, weak at {place}");
+            let report = signal.send().wait().await.unwrap();
+            assert_eq!(report.failures().len(), 0, "{what}");
+            let mut expected = vec!["strong"; 4];
+            expected.push("weak");
+            assert_eq!(recorder.settle(5).await, expected, "{what}");
+            recorder.clear();
+            drop(owner);
+            assert_eq!(send(&signal, mode).await, 4, "{what}");
+            assert_eq!(recorder.settle(4).await, ["strong"; 4], "{what}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keyed_and_sender_sends_admit_each_kind_of_connection() {
     // A keyed or sender send whose callbacks are all strong and persistent
     // runs them straight from the selection; any other kind among them (a
