@@ -36,9 +36,17 @@ use crate::error::Failure;
 pub struct Report<R = ()> {
     pub(crate) scheduled: usize,
     pub(crate) values: Vec<R>,
-    pub(crate) failures: Vec<Failure>,
-    pub(crate) streamed: usize,
-    pub(crate) pending: Vec<ConnectionId>,
+    /// What most sends have none of, boxed when first needed: a report is
+    /// moved out of every awaited send, and a small one moves cheaply.
+    unusual: Option<Box<Unusual>>,
+}
+
+/// The parts of a [`Report`] most sends leave empty.
+#[derive(Default)]
+struct Unusual {
+    failures: Vec<Failure>,
+    streamed: usize,
+    pending: Vec<ConnectionId>,
 }
 
 impl<R> Report<R> {
@@ -46,10 +54,35 @@ impl<R> Report<R> {
         Report {
             scheduled: 0,
             values: Vec::new(),
-            failures: Vec::new(),
-            streamed: 0,
-            pending: Vec::new(),
+            unusual: None,
         }
+    }
+
+    fn unusual(&mut self) -> &mut Unusual {
+        self.unusual.get_or_insert_with(Box::default)
+    }
+
+    /// Counts `streamed` subscriptions fed.
+    pub(crate) fn set_streamed(&mut self, streamed: usize) {
+        if streamed > 0 {
+            self.unusual().streamed = streamed;
+        }
+    }
+
+    /// Records a failed callback.
+    pub(crate) fn push_failure(&mut self, failure: Failure) {
+        self.unusual().failures.push(failure);
+    }
+
+    /// Names the callbacks that did not finish.
+    pub(crate) fn set_pending(&mut self, pending: Vec<ConnectionId>) {
+        if !pending.is_empty() {
+            self.unusual().pending = pending;
+        }
+    }
+
+    fn streamed(&self) -> usize {
+        self.unusual.as_ref().map_or(0, |unusual| unusual.streamed)
     }
 
     /// Makes room for the values of `calls` callbacks, so that recording
@@ -66,17 +99,17 @@ impl<R> Report<R> {
     /// How many finished: returned a value, failed, or (subscriptions)
     /// received the event.
     pub fn completed(&self) -> usize {
-        self.values.len() + self.failures.len() + self.streamed
+        self.values.len() + self.failures().len() + self.streamed()
     }
 
     /// Whether every scheduled callback finished.
     pub fn is_complete(&self) -> bool {
-        self.pending.is_empty() && self.completed() == self.scheduled
+        self.pending().is_empty() && self.completed() == self.scheduled
     }
 
     /// Whether every scheduled callback finished without failing.
     pub fn is_success(&self) -> bool {
-        self.is_complete() && self.failures.is_empty()
+        self.is_complete() && self.failures().is_empty()
     }
 
     /// The values the callbacks returned.
@@ -97,14 +130,18 @@ impl<R> Report<R> {
     /// The callbacks that panicked or returned an error. (An awaited send
     /// reports failures here instead of to the signal's error hook.)
     pub fn failures(&self) -> &[Failure] {
-        &self.failures
+        self.unusual
+            .as_ref()
+            .map_or(&[], |unusual| &unusual.failures)
     }
 
     /// The callbacks still running when the wait ended early (its deadline
     /// passed), or that never ran (their runtime shut down), in the order
     /// they connected.
     pub fn pending(&self) -> &[ConnectionId] {
-        &self.pending
+        self.unusual
+            .as_ref()
+            .map_or(&[], |unusual| &unusual.pending)
     }
 }
 
@@ -113,9 +150,9 @@ impl<R> fmt::Debug for Report<R> {
         f.debug_struct("Report")
             .field("scheduled", &self.scheduled)
             .field("values", &self.values.len())
-            .field("failures", &self.failures)
-            .field("streamed", &self.streamed)
-            .field("pending", &self.pending)
+            .field("failures", &self.failures())
+            .field("streamed", &self.streamed())
+            .field("pending", &self.pending())
             .finish()
     }
 }

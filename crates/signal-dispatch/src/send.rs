@@ -488,7 +488,7 @@ where
     fn plan_awaited(&self, plan: &mut Plan<A, K, R>, report: &mut Report<R>) {
         self.plan(self.select(), || None, plan);
         report.scheduled = plan.calls.len() + plan.sinks.len();
-        report.streamed = plan.sinks.len();
+        report.set_streamed(plan.sinks.len());
         report.reserve(plan.calls.len());
     }
 
@@ -614,7 +614,7 @@ where
         self.pick(&snapshot, &mut picks, &mut sinks);
         let count = picks.len();
         run.report.scheduled = count + sinks.len();
-        run.report.streamed = sinks.len();
+        run.report.set_streamed(sinks.len());
         run.report.reserve(count);
         let mut calls = Picked::new(&snapshot.slots, &mut picks);
         let plain = calls.take_plain();
@@ -649,7 +649,7 @@ where
         self.plan(selection, || None, &mut plan);
         let count = plan.calls.len();
         run.report.scheduled = count + plan.sinks.len();
-        run.report.streamed = plan.sinks.len();
+        run.report.set_streamed(plan.sinks.len());
         run.report.reserve(count);
         let calls = plan.calls.drain(..).map(Call::into_parts);
         self.start_inline(run, &plan.sinks, count, &[], calls);
@@ -957,7 +957,7 @@ where
                     if deadline.as_mut().poll(cx).is_pending() {
                         return Poll::Pending;
                     }
-                    run.report.pending = pending_ids(running);
+                    run.report.set_pending(pending_ids(running));
                 }
                 let report = run.finish();
                 *state = WaitState::Done;
@@ -1194,17 +1194,18 @@ impl<'r, R> Noting<'r, R> {
         let report = self.report;
         if report.completed() < report.scheduled {
             let done: HashSet<_> = report
-                .failures
+                .failures()
                 .iter()
                 .map(|f| f.connection())
                 .chain(self.returned)
                 .collect();
-            report.pending = ids
+            let mut pending: Vec<_> = ids
                 .iter()
                 .copied()
                 .filter(|id| !done.contains(id))
                 .collect();
-            report.pending.sort_unstable();
+            pending.sort_unstable();
+            report.set_pending(pending);
         }
     }
 }
@@ -1216,7 +1217,7 @@ impl<R> Outcomes<R> for Noting<'_, R> {
     }
 
     fn failure(&mut self, failure: crate::error::Failure) {
-        self.report.failures.push(failure);
+        self.report.push_failure(failure);
     }
 }
 
@@ -1227,7 +1228,7 @@ impl<R> Outcomes<R> for Report<R> {
     }
 
     fn failure(&mut self, failure: crate::error::Failure) {
-        self.failures.push(failure);
+        self.push_failure(failure);
     }
 }
 
