@@ -387,8 +387,10 @@ where
 
     /// Like [`wait`](Self::wait), but stops waiting when `deadline`
     /// completes: the report then lists the callbacks still running in
-    /// [`Report::pending`]. Any future serves as the deadline, so this works
-    /// on every runtime (with tokio: `tokio::time::sleep(duration)`).
+    /// [`Report::pending`]. Any `Send` future serves as the deadline, so
+    /// this works on every runtime (with tokio:
+    /// `tokio::time::sleep(duration)`); it is polled only while callbacks
+    /// are still running.
     ///
     /// # Examples
     ///
@@ -877,8 +879,8 @@ where
     K: Key,
     R: Send + 'static,
 {
-    /// Not polled yet. (The deadline is an option only to be taken out
-    /// while the builder is read in place.)
+    /// Not polled yet. (The deadline is an option to be taken out while
+    /// the builder is read in place; taken, it marks a first poll begun.)
     Unstarted(SendBuilder<'a, A, K, R>, Option<D>),
     /// Inline, with async callbacks still running.
     Inline(InlineRun<A, K, R>, Pin<Box<D>>),
@@ -909,6 +911,12 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let state = &mut self.get_mut().state;
         if let WaitState::Unstarted(send, deadline) = state {
+            // Taken first: a wait found unstarted with no deadline had its
+            // first poll panic (in a key's `Hash`, say), and must not send
+            // again with what is left of its builder.
+            let deadline = deadline
+                .take()
+                .expect("a send's wait polled again after its first poll panicked");
             let mut run = InlineRun::new();
             match send.start_wait(&mut run) {
                 Started::Finished(result) => {
@@ -927,14 +935,12 @@ where
                 Started::Inline => {
                     // The deadline is pinned in a box of its own (none for
                     // `wait`'s, which is zero-sized), so the wait never is.
-                    let deadline = deadline.take().expect("an unstarted wait has its deadline");
                     *state = WaitState::Inline(run, Box::pin(deadline));
                 }
                 Started::Elsewhere(mode, executor) => {
                     // Boxed: its state would otherwise enlarge the future
                     // of every awaited send, inline ones included.
-                    let WaitState::Unstarted(send, Some(deadline)) =
-                        std::mem::replace(state, WaitState::Done)
+                    let WaitState::Unstarted(send, _) = std::mem::replace(state, WaitState::Done)
                     else {
                         unreachable!("matched above")
                     };

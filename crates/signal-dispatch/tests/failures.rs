@@ -161,6 +161,24 @@ async fn a_key_whose_hash_panics_leaves_the_signal_usable() {
         signal.send().key(Touchy(13)).schedule()
     }));
     assert!(send.is_err());
+    // An awaited send panics in its first poll, having run nothing; polled
+    // again, it panics again, and still runs nothing.
+    let mut wait = Box::pin(
+        signal
+            .send()
+            .key(Touchy(1))
+            .key(Touchy(13))
+            .mode(signal_dispatch::Mode::Inline)
+            .wait(),
+    );
+    for _ in 0..2 {
+        let poll = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            futures::FutureExt::now_or_never(wait.as_mut())
+        }));
+        assert!(poll.is_err());
+    }
+    drop(wait);
+    assert!(recorder.runs().is_empty(), "the panicked send ran nothing");
     // No lock stays poisoned, nothing is half-connected, and the signal works.
     assert_eq!(signal.len(), 1);
     assert_eq!(signal.send().key(Touchy(1)).schedule().unwrap(), 1);
