@@ -252,6 +252,24 @@ pub(crate) trait Outcomes<R> {
     }
 }
 
+/// The outcomes of a send nobody awaits: values dropped where they are
+/// made, failures to the error hook. (Not a [`ToSender`] asking each time
+/// whether someone listens: the commonest batched task knows no one does.)
+pub(crate) struct Unheard<'a, A, K, R>(pub(crate) &'a Delivery<A, K, R>);
+
+impl<A, K, R> Outcomes<R> for Unheard<'_, A, K, R>
+where
+    A: Send + Sync + 'static,
+    K: Key,
+    R: Send + 'static,
+{
+    fn value(&mut self, _: ConnectionId, _: R) {}
+
+    fn failure(&mut self, failure: Failure) {
+        self.0.signal.report(failure);
+    }
+}
+
 /// The outcomes of a send's tasks: to the awaiting sender if one still
 /// listens, else (failures only) to the error hook. Values nobody awaits are
 /// dropped where they are made.
@@ -488,12 +506,17 @@ where
     K: Key,
     R: Send + 'static,
 {
-    /// The task of `picks`, calls to slots of `snapshot`, for `delivery`.
+    /// The task of `picks`, calls to slots of `snapshot`, for `delivery`,
+    /// a send nobody awaits (its outcomes are [`Unheard`]).
     pub(crate) fn new(
         snapshot: Arc<CallbackSnapshot<A, K, R>>,
         picks: Picks,
         delivery: Arc<Delivery<A, K, R>>,
     ) -> Self {
+        debug_assert!(
+            delivery.reporter().is_none(),
+            "a batch task is never awaited"
+        );
         RunBatch {
             running: None,
             ticket: Ticket::new(delivery.clone(), picks.len()),
@@ -521,7 +544,7 @@ where
         {
             let mut calls = Picked::new(&snapshot.slots, &mut picks);
             let plain = calls.take_plain();
-            let outcomes = &mut ToSender(&this.delivery);
+            let outcomes = &mut Unheard(&this.delivery);
             start_plain(&mut this.ticket, plain, outcomes, &mut this.running);
             start_all(&mut this.ticket, &mut calls, outcomes, &mut this.running);
         }
@@ -529,7 +552,7 @@ where
             ready!(poll_drain(
                 &mut this.ticket,
                 running,
-                &mut ToSender(&this.delivery),
+                &mut Unheard(&this.delivery),
                 cx
             ));
             this.running = None;
