@@ -156,8 +156,8 @@
 //! callback it reached has finished, returning a [`Report`]: how many ran,
 //! the values they returned (a signal's third parameter `R` is what its
 //! callbacks return; collect them, or [`fold`](Report::fold) them), and which
-//! failed and how. [`SendBuilder::wait_until`] takes any future as a
-//! deadline and names the callbacks still running when it passes.
+//! failed and how. [`SendBuilder::wait_until`] takes any `Send` future as
+//! a deadline and names the callbacks still running when it passes.
 //!
 //! # Dispatch modes
 //!
