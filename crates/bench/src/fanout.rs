@@ -93,6 +93,28 @@ pub fn run(
         ));
     }
 
+    // Inline, synchronously: `call` runs the callbacks before it returns,
+    // with no runtime, as `signals2` does.
+    if kind == Kind::Inline {
+        let signal: Signal = Signal::builder(()).mode(mode).build();
+        for _ in 0..fanout {
+            let done = done.clone();
+            signal.connect(move |_: &Event| done.hit());
+        }
+        let done = done.clone();
+        samplers.push((
+            "signal_dispatch_call",
+            Box::new(move || {
+                done.expect(calls);
+                time_per_op(calls, || {
+                    for _ in 0..sends {
+                        signal.send().call().unwrap();
+                    }
+                })
+            }),
+        ));
+    }
+
     let closures = counting_closures(&done, fanout);
     {
         let (closures, done) = (closures.clone(), done.clone());

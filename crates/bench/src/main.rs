@@ -431,17 +431,24 @@ fn targets(
         "x",
     );
     for (scenario, impls) in results {
-        let Some(us) = impls.get("signal_dispatch") else {
-            continue;
-        };
-        for peer in ["async_event_emitter", "signals2"] {
-            if let Some(them) = impls.get(peer) {
-                check(
-                    format!("{scenario}: ours / {peer}"),
-                    Some(us / them),
-                    1.0,
-                    "x",
-                );
+        // Our send as the scenario makes it, and (inline) called
+        // synchronously, as `signals2` is.
+        for (ours, label) in [
+            ("signal_dispatch", "ours"),
+            ("signal_dispatch_call", "ours (call)"),
+        ] {
+            let Some(us) = impls.get(ours) else {
+                continue;
+            };
+            for peer in ["async_event_emitter", "signals2"] {
+                if let Some(them) = impls.get(peer) {
+                    check(
+                        format!("{scenario}: {label} / {peer}"),
+                        Some(us / them),
+                        1.0,
+                        "x",
+                    );
+                }
             }
         }
     }
@@ -478,6 +485,7 @@ fn draw_plots(
             for (name, ns) in impls {
                 let label = match *name {
                     "signal_dispatch" => format!("signal_dispatch ({kind})"),
+                    "signal_dispatch_call" => "signal_dispatch (call)".to_string(),
                     // A variant of ours, in the tables only.
                     "signal_dispatch_event_by_value" => continue,
                     // Peers and floors do the same thing in every "kind"

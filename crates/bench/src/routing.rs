@@ -43,6 +43,7 @@ pub fn keyed(
     }
     {
         let (done, keys, order) = (done.clone(), &keys, &order);
+        let signal = signal.clone();
         samplers.push((
             "signal_dispatch",
             Box::new(move || {
@@ -54,6 +55,22 @@ pub fn keyed(
                             signal.send().key(key).wait().await.unwrap();
                         }
                     })
+                })
+            }),
+        ));
+    }
+    {
+        let (done, keys, order) = (done.clone(), &keys, &order);
+        let signal = signal.clone();
+        samplers.push((
+            "signal_dispatch_call",
+            Box::new(move || {
+                let sent: Vec<String> = order.iter().map(|&i| keys[i].clone()).collect();
+                done.expect(sends);
+                time_per_op(sends, || {
+                    for key in sent {
+                        signal.send().key(key).call().unwrap();
+                    }
                 })
             }),
         ));
@@ -129,6 +146,7 @@ pub fn senders(
     }
     {
         let (done, objects, order) = (done.clone(), &objects, &order);
+        let signal = signal.clone();
         samplers.push((
             "signal_dispatch",
             Box::new(move || {
@@ -139,6 +157,21 @@ pub fn senders(
                             signal.send().sender(&objects[i]).wait().await.unwrap();
                         }
                     })
+                })
+            }),
+        ));
+    }
+    {
+        let (done, objects, order) = (done.clone(), &objects, &order);
+        let signal = signal.clone();
+        samplers.push((
+            "signal_dispatch_call",
+            Box::new(move || {
+                done.expect(sends);
+                time_per_op(sends, || {
+                    for &i in order.iter() {
+                        signal.send().sender(&objects[i]).call().unwrap();
+                    }
                 })
             }),
         ));

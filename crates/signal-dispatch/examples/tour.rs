@@ -67,7 +67,8 @@ async fn awaiting() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// 2. Dispatch modes: a task per callback, one per send, or none.
+/// 2. Dispatch modes: a task per callback, one per send, or none; and a
+///    synchronous call.
 async fn modes() -> Result<(), Box<dyn std::error::Error>> {
     println!("== 2. dispatch modes");
     let signal: Signal<(), String, usize> = Signal::new();
@@ -82,6 +83,14 @@ async fn modes() -> Result<(), Box<dyn std::error::Error>> {
             report.fold(0, |a, b| a + b)
         );
     }
+    // From synchronous code: the callbacks run before `call` returns.
+    let report = std::thread::scope(|scope| scope.spawn(|| signal.send().call()).join())
+        .expect("the calling thread panicked")?;
+    println!(
+        "   called from a plain thread: {} callbacks, sum {}",
+        report.completed(),
+        report.fold(0, |a, b| a + b)
+    );
     Ok(())
 }
 

@@ -476,6 +476,8 @@ where
 /// ([`Mode::Batched`](crate::Mode::Batched)): starts every picked call,
 /// then drives the async ones. Written out, like [`RunOne`], to keep the
 /// task small: the snapshot and the picks go once the calls have started.
+/// It also finishes the async calls a synchronous send left running
+/// ([`RunBatch::running`]), with nothing left to start.
 pub(crate) struct RunBatch<A, K, R>
 where
     A: Send + Sync + 'static,
@@ -506,6 +508,18 @@ where
     K: Key,
     R: Send + 'static,
 {
+    /// The task of calls already started and still `running`, for the
+    /// send of `ticket`, nobody awaiting them: what a synchronous send
+    /// ([`SendBuilder::call`](crate::SendBuilder::call)) hands on to finish.
+    pub(crate) fn running(running: Running<R>, ticket: Ticket<A, K, R>) -> Self {
+        RunBatch {
+            running: Some(running),
+            start: None,
+            delivery: ticket.event.delivery().clone(),
+            ticket,
+        }
+    }
+
     /// The task of `picks`, calls to slots of `snapshot`, for `delivery`,
     /// a send nobody awaits (its outcomes are [`Unheard`]).
     pub(crate) fn new(

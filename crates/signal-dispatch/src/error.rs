@@ -32,7 +32,8 @@ pub enum SendError<A = (), K = String> {
     Full(Unsent<A, K>),
     /// The send asked for [`Mode::Inline`](crate::Mode::Inline), which runs
     /// callbacks in the task that awaits the send: use
-    /// [`wait`](crate::SendBuilder::wait), not `schedule`.
+    /// [`wait`](crate::SendBuilder::wait) (or, from synchronous code,
+    /// [`call`](crate::SendBuilder::call)), not `schedule`.
     InlineNotAwaited(Unsent<A, K>),
     /// The spawner refused a task. `scheduled` callbacks had been scheduled
     /// before it did; they still run.
@@ -114,7 +115,7 @@ impl<A, K> fmt::Display for SendError<A, K> {
                 f.write_str("the signal's limit of callbacks in flight is reached")
             }
             SendError::InlineNotAwaited(_) => f.write_str(
-                "inline mode runs callbacks in the awaiting task: use `wait`, not `schedule`",
+                "inline mode runs callbacks in the awaiting task: use `wait` (or `call`), not `schedule`",
             ),
             SendError::Spawn { scheduled, .. } => write!(
                 f,

@@ -159,6 +159,22 @@
 //! failed and how. [`SendBuilder::wait_until`] takes any `Send` future as
 //! a deadline and names the callbacks still running when it passes.
 //!
+//! # Sending from synchronous code
+//!
+//! [`SendBuilder::call`] runs the callbacks now, on the calling thread, and
+//! returns the same [`Report`]: no runtime, no `.await`. An async callback
+//! is polled once there; one that must wait goes on running on the
+//! signal's executor and is reported pending.
+//!
+//! ```
+//! use signal_dispatch::{Event, Signal};
+//!
+//! let signal: Signal<(), String, u32> = Signal::new();
+//! signal.connect(|_: &Event<(), String, u32>| 42);
+//! let report = signal.send().call().unwrap();
+//! assert_eq!(report.values(), [42]);
+//! ```
+//!
 //! # Dispatch modes
 //!
 //! [`Mode::Spawned`] (the default) runs each callback as its own task;
@@ -213,7 +229,8 @@
 //! sending where there is none returns [`SendError::NoRuntime`], never a
 //! panic. [`SignalBuilder::runtime`] pins a runtime (sends then work from
 //! any thread) and [`SignalBuilder::spawner`] takes any executor through the
-//! [`Spawn`] trait. [`Mode::Inline`] needs no executor at all.
+//! [`Spawn`] trait. [`Mode::Inline`] and [`SendBuilder::call`] need no
+//! executor at all.
 //!
 //! # Features
 //!

@@ -10,6 +10,9 @@
 /// | `Batched` | one | a blocking sync callback delays the others of its send; async ones interleave | none within a send | one spawn per send: best for high fan-out |
 /// | `Inline` | none | as `Batched`, and the awaiting task waits for all | none | no spawn at all; needs [`wait`](crate::SendBuilder::wait) |
 ///
+/// [`call`](crate::SendBuilder::call) runs a send inline whatever the mode,
+/// synchronously.
+///
 /// In every mode a panic or error stays with its callback. Batching pays
 /// off from about ten callbacks per send: below that, its one task costs as
 /// much as spawning each callback (see `BENCHMARKS.md`).

@@ -136,8 +136,9 @@ impl<R> Report<R> {
     }
 
     /// The callbacks still running when the wait ended early (its deadline
-    /// passed), or that never ran (their runtime shut down), in the order
-    /// they connected.
+    /// passed) or when a [`call`](crate::SendBuilder::call) returned, or
+    /// that never ran (their runtime shut down, or a call had no executor
+    /// to finish them on), in the order they connected.
     pub fn pending(&self) -> &[ConnectionId] {
         self.unusual
             .as_ref()

@@ -1,5 +1,6 @@
 //! Sending: the builder that names senders, keys, arguments and mode, and
-//! the two ways to finish it — schedule and forget, or wait for a report.
+//! the three ways to finish it — schedule and forget, wait for a report,
+//! or call the callbacks synchronously.
 
 use std::any::Any;
 use std::collections::HashSet;
@@ -31,8 +32,9 @@ use crate::spawn::Resolved;
 use crate::sync::Arc;
 
 /// One send being prepared; made by [`Signal::send`], finished by
-/// [`schedule`](SendBuilder::schedule) (fire and forget) or
-/// [`wait`](SendBuilder::wait) (await every callback, get a [`Report`]).
+/// [`schedule`](SendBuilder::schedule) (fire and forget),
+/// [`wait`](SendBuilder::wait) (await every callback, get a [`Report`]) or
+/// [`call`](SendBuilder::call) (run them now, from synchronous code).
 ///
 /// # Examples
 ///
@@ -58,7 +60,7 @@ use crate::sync::Arc;
 /// assert_eq!(scheduled, 1);
 /// # }
 /// ```
-#[must_use = "a send does nothing until `.schedule()` or `.wait()` is called"]
+#[must_use = "a send does nothing until `.schedule()`, `.wait()` or `.call()` is called"]
 pub struct SendBuilder<'a, A, K, R> {
     signal: &'a Signal<A, K, R>,
     senders: Named<Sender>,
@@ -424,6 +426,112 @@ where
         }
     }
 
+    /// Calls every matching callback now, on this thread, and reports what
+    /// they did: the send for synchronous code, which needs no runtime and
+    /// no `.await`. It runs the callbacks inline whatever the signal's
+    /// [`Mode`].
+    ///
+    /// Sync callbacks have run to their outcome when it returns. An async
+    /// callback is started here and polled once: if it finishes then, its
+    /// outcome is in the report. If it does not, it goes on running on the
+    /// signal's executor, its failure going to the error hook, and the
+    /// report names it in [`Report::pending`]. With no executor to go on
+    /// (no tokio runtime current, say), it is dropped unfinished, and named
+    /// pending all the same. Subscriptions receive the event at once.
+    ///
+    /// Failures of the callbacks that finish go to the report, not to the
+    /// error hook.
+    ///
+    /// # Errors
+    ///
+    /// Each gives the send back ([`SendError::into_unsent`]):
+    /// [`SendError::Closed`] if the signal is closed; [`SendError::Full`] if
+    /// it has an in-flight limit and not enough room for every callback
+    /// (none is called).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use signal_dispatch::{Event, Signal};
+    ///
+    /// // No runtime, no `.await`.
+    /// let signal: Signal<(), String, u32> = Signal::new();
+    /// signal.connect(|_: &Event<(), String, u32>| 2);
+    /// // An async callback that needs no waiting finishes on its first poll.
+    /// signal.connect(|_: Event<(), String, u32>| async { 3 });
+    /// let report = signal.send().call().unwrap();
+    /// assert!(report.is_success());
+    /// assert_eq!(report.fold(0, |sum, n| sum + n), 5);
+    /// ```
+    pub fn call(mut self) -> Result<Report<R>, SendError<A, K>> {
+        let inner = self.signal.inner();
+        if inner.is_closed() {
+            return Err(SendError::Closed(self.into_unsent()));
+        }
+        if inner.is_blocked() {
+            return Ok(Report::empty());
+        }
+        let mut run = InlineRun::new();
+        if inner.flight.limit().is_some() {
+            if !self.start_reserved_inline(&mut run) {
+                return Err(SendError::Full(self.into_unsent()));
+            }
+        } else if self.is_unfiltered() {
+            self.start_unfiltered_inline(&mut run);
+        } else {
+            self.start_planned_inline(&mut run);
+        }
+        Ok(self.finish_call(run))
+    }
+
+    /// [`call`](Self::call) on a signal with an in-flight limit: reserves
+    /// room for every callback first, and starts none (`false`) if there is
+    /// not enough.
+    fn start_reserved_inline(&mut self, run: &mut InlineRun<A, K, R>) -> bool {
+        let selection = self.select();
+        let callbacks = selection
+            .iter()
+            .filter(|slot| slot.target().as_sink().is_none())
+            .count();
+        let Some(mut permits) = self.signal.inner().flight.try_reserve(callbacks) else {
+            return false;
+        };
+        let mut plan = Plan::new();
+        self.plan(selection, || permits.pop(), &mut plan);
+        self.start_plan_inline(run, &mut plan);
+        true
+    }
+
+    /// Ends a [`call`](Self::call) once its calls started: polls the async
+    /// ones once, with no waker to wake, and hands those still running to
+    /// the signal's executor (or drops them, if it has none).
+    fn finish_call(&self, run: InlineRun<A, K, R>) -> Report<R> {
+        let InlineRun {
+            mut report,
+            running,
+            ticket,
+        } = run;
+        let (Some(mut running), Some(mut ticket)) = (running, ticket) else {
+            return report;
+        };
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        if poll_drain(&mut ticket, &mut running, &mut report, &mut cx).is_ready() {
+            return report;
+        }
+        report.set_pending(pending_ids(&running));
+        match self.signal.inner().executor.resolve() {
+            // A task the executor refuses is dropped, its calls with it.
+            Ok(executor) => drop(executor.spawn(RunBatch::running(running, ticket))),
+            Err(crate::spawn::NoRuntime) => {
+                // The calls first, then the ticket, which settles them as
+                // never run.
+                drop(running);
+                drop(ticket);
+            }
+        }
+        report
+    }
+
     /// The first poll of a [`Wait`]: checks the signal, then, inline,
     /// sends, filling `run`; the sync callbacks are done on return, the
     /// async ones left running. The builder is read in place (and spent),
@@ -649,6 +757,12 @@ where
         // Filled in place and drained, not moved: see `pick`.
         let mut plan = Plan::new();
         self.plan(selection, || None, &mut plan);
+        self.start_plan_inline(run, &mut plan);
+    }
+
+    /// Starts the calls of `plan` inline, as
+    /// [`start_inline`](Self::start_inline) does, draining it.
+    fn start_plan_inline(&mut self, run: &mut InlineRun<A, K, R>, plan: &mut Plan<A, K, R>) {
         let count = plan.calls.len();
         run.report.scheduled = count + plan.sinks.len();
         run.report.set_streamed(plan.sinks.len());

@@ -1,5 +1,5 @@
-//! Stress: 8 threads connecting, disconnecting and sending at once for a
-//! bounded time, with exact accounting. `STRESS_SECS` sets the duration
+//! Stress: 8 threads connecting, disconnecting and sending (scheduled, or
+//! called synchronously) at once for a bounded time, with exact accounting. `STRESS_SECS` sets the duration
 //! (2 s by default; the reliability matrix asks for 10).
 
 use std::sync::Arc;
@@ -44,6 +44,14 @@ fn eight_threads_connecting_disconnecting_and_sending_in_batches_account_exactly
     stress(Mode::Batched);
 }
 
+/// The same with every send called synchronously (`call`) on the sending
+/// thread: callbacks run on the eight threads themselves.
+#[test]
+fn eight_threads_connecting_disconnecting_and_calling_synchronously_account_exactly() {
+    stress(Mode::Inline);
+}
+
+/// Sends are scheduled in `mode`, or, for [`Mode::Inline`], called.
 fn stress(mode: Mode) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -113,7 +121,13 @@ fn stress(mode: Mode) {
                             if rng.below(4) != 0 {
                                 builder = builder.key(KEYS[rng.below(KEYS.len())]);
                             }
-                            let count = builder.schedule().unwrap();
+                            let count = if mode == Mode::Inline {
+                                let report = builder.call().unwrap();
+                                assert!(report.is_success(), "{report:?}");
+                                report.scheduled()
+                            } else {
+                                builder.schedule().unwrap()
+                            };
                             scheduled.fetch_add(count, Ordering::SeqCst);
                             sends.fetch_add(1, Ordering::Relaxed);
                         }

@@ -2,7 +2,7 @@
 //! (`tests/model/main.rs`) and the fuzz target (`fuzz/fuzz_targets/model.rs`):
 //! operations on a signal (connect filtered or not, weak or strong, once or
 //! not; whole and partial disconnect; owner drop; sender drop and
-//! replacement; send), run against the signal and against a plain reference
+//! replacement; send, awaited or called), run against the signal and against a plain reference
 //! model. Every send's count and the exact set of callbacks it ran must
 //! agree.
 #![allow(dead_code, unreachable_pub)]
@@ -49,9 +49,11 @@ pub enum Op {
     DropOwner(usize),
     DropSender(usize),
     NewSender(usize),
+    /// A send, awaited, or called synchronously (`call`).
     Send {
         keys: Vec<usize>,
         senders: Vec<usize>,
+        call: bool,
     },
 }
 
@@ -84,6 +86,7 @@ pub fn decode(bytes: &[u8]) -> Vec<Op> {
             _ => Op::Send {
                 keys: set(a, KEYS.len()),
                 senders: set(a >> 3, SENDERS),
+                call: a & 0x40 != 0,
             },
         };
         ops.push(op);
@@ -270,6 +273,7 @@ pub fn run(ops: Vec<Op>) -> Result<(), String> {
             Op::Send {
                 keys,
                 senders: named,
+                call,
             } => {
                 let mut send = signal.send().keys(keys.iter().map(|&k| KEYS[k]));
                 let mut named_live = BTreeSet::new();
@@ -287,7 +291,11 @@ pub fn run(ops: Vec<Op>) -> Result<(), String> {
                     .map(|(i, _)| i)
                     .collect();
                 log.lock().unwrap().clear();
-                let report = futures::executor::block_on(send.wait()).unwrap();
+                let report = if call {
+                    send.call().unwrap()
+                } else {
+                    futures::executor::block_on(send.wait()).unwrap()
+                };
                 let mut ran = log.lock().unwrap().clone();
                 ran.sort();
                 check_eq!(report.scheduled(), expected.len(), "the count of a send");

@@ -19,7 +19,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => any::<usize>().prop_map(Op::DropOwner),
         1 => (0..SENDERS).prop_map(Op::DropSender),
         1 => (0..SENDERS).prop_map(Op::NewSender),
-        5 => (keys(), senders()).prop_map(|(keys, senders)| Op::Send { keys, senders }),
+        5 => (keys(), senders(), any::<bool>())
+            .prop_map(|(keys, senders, call)| Op::Send { keys, senders, call }),
     ]
 }
 
