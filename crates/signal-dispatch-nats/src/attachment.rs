@@ -9,7 +9,7 @@ use async_nats::Message;
 use futures::StreamExt;
 use futures::stream::{AbortHandle, Abortable, SelectAll};
 use serde::de::DeserializeOwned;
-use signal_dispatch::{Interest, Key, Signal, WeakSignal};
+use signal_dispatch::{Interest, Key, Mode, Signal, WeakSignal};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -207,6 +207,7 @@ where
         };
         let sent = signal
             .send()
+            .mode(scheduling(signal.mode()))
             .keys(incoming.keys)
             .senders(senders.iter())
             .args(incoming.args)
@@ -214,6 +215,19 @@ where
         if let Err(error) = sent {
             self.shared.report(&BridgeError::Deliver(error.to_string()));
         }
+    }
+}
+
+/// The mode the bridge delivers a send in, for a signal in `mode`. The
+/// bridge schedules its deliveries and awaits none, while
+/// [`Mode::Inline`] runs callbacks in the task awaiting a send: an inline
+/// signal's callbacks run as one task per send instead, as in
+/// [`Mode::Batched`]. (Never on the bridge's own receiving task, which a
+/// slow callback would hold up.)
+pub(crate) fn scheduling(mode: Mode) -> Mode {
+    match mode {
+        Mode::Inline => Mode::Batched,
+        other => other,
     }
 }
 

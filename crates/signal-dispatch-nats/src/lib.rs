@@ -65,6 +65,10 @@
 //!   by the server (a "slow consumer"), and what it missed is lost.
 //! - Order is kept between the sends of one process to one subscriber;
 //!   between processes there is no order.
+//! - Callbacks run as the signal's mode says, in tasks: the bridge awaits
+//!   no send, so a signal in [`Mode::Inline`](signal_dispatch::Mode::Inline)
+//!   has each send's callbacks run as one task, as in `Mode::Batched`.
+//!   None runs on the bridge's receiving task.
 //! - A message on the signal's subjects that is not a send from a bridge,
 //!   or can't be decoded, goes to the error hook
 //!   ([`BridgeOptions::on_error`]) and is dropped; nothing crashes.

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use serde::Serialize;
 use signal_dispatch::{Key, Sender, Signal};
 
-use crate::attachment::{FORMAT, ORIGIN, SEQUENCE, TaskGuard};
+use crate::attachment::{FORMAT, ORIGIN, SEQUENCE, TaskGuard, scheduling};
 use crate::bridge::Bridge;
 use crate::error::BridgeError;
 use crate::format::Outgoing;
@@ -234,6 +234,7 @@ where
         let mut local = remote
             .signal
             .send()
+            .mode(scheduling(remote.signal.mode()))
             .keys(self.keys)
             .senders(self.named.iter())
             .args(args);

@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::{Delivery, Message, NatsServer, bridge, drain, labels, next, pair, record, say};
-use signal_dispatch::{Filter, Signal};
+use signal_dispatch::{Filter, Mode, Signal};
 use tokio::sync::mpsc;
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -192,6 +192,38 @@ async fn a_send_reaches_everyattached_process_once_including_its_own() {
         .collect();
     labels.sort();
     assert_eq!(labels, ["first", "second", "third"]);
+}
+
+#[tokio::test]
+async fn signals_in_inline_mode_send_and_receive_across_processes() {
+    // The bridge awaits no send: an inline signal's deliveries, local and
+    // remote, run as one task per send.
+    let server = NatsServer::start();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut remotes = Vec::new();
+    let mut signals = Vec::new();
+    for label in ["sending", "receiving"] {
+        let bridge = bridge(&server.url()).await;
+        let signal: Signal<Message> = Signal::builder(Message::default())
+            .mode(Mode::Inline)
+            .build();
+        record(&signal, Filter::new().key("k"), label, &tx);
+        remotes.push(bridge.attach("inline", &signal).await.unwrap());
+        signals.push(signal);
+    }
+    let message = Message {
+        text: "inline".into(),
+        number: 3,
+    };
+    let send = remotes[0].send().key("k").args(message.clone());
+    assert_eq!(send.publish().await.unwrap(), 1);
+    let mut seen: Vec<_> = drain(&mut rx, QUIET)
+        .await
+        .into_iter()
+        .map(|d| (d.label, d.message))
+        .collect();
+    seen.sort_by_key(|(label, _)| *label);
+    assert_eq!(seen, [("receiving", message.clone()), ("sending", message)]);
 }
 
 #[tokio::test]

@@ -589,6 +589,23 @@ where
         &self.inner.defaults
     }
 
+    /// How the signal's sends run their callbacks unless a send says
+    /// otherwise ([`SendBuilder::mode`](crate::SendBuilder::mode)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use signal_dispatch::{Mode, Signal};
+    ///
+    /// let signal: Signal = Signal::new();
+    /// assert_eq!(signal.mode(), Mode::Spawned);
+    /// let batched: Signal = Signal::builder(()).mode(Mode::Batched).build();
+    /// assert_eq!(batched.mode(), Mode::Batched);
+    /// ```
+    pub fn mode(&self) -> Mode {
+        self.inner.mode
+    }
+
     /// A weak handle that does not keep the signal alive.
     ///
     /// # Examples
