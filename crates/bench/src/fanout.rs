@@ -132,6 +132,42 @@ pub fn run(
             }),
         ));
     }
+    if kind == Kind::Inline {
+        // The floor for any dispatcher that hands its callbacks a shared
+        // event naming its signal, inline: one event allocated per send,
+        // holding a handle to the signal (a reference count), lent to each
+        // closure and freed after the last.
+        struct SharedEvent {
+            _signal: Arc<()>,
+            _send: usize,
+        }
+        type EventCallback = Box<dyn Fn(&Arc<SharedEvent>) + Send + Sync>;
+        let lent: Vec<EventCallback> = (0..fanout)
+            .map(|_| {
+                let done = done.clone();
+                Box::new(move |_: &Arc<SharedEvent>| done.hit()) as EventCallback
+            })
+            .collect();
+        let signal = Arc::new(());
+        let done = done.clone();
+        samplers.push((
+            "floor_direct_event",
+            Box::new(move || {
+                done.expect(calls);
+                time_per_op(calls, || {
+                    for send in 0..sends {
+                        let event = Arc::new(SharedEvent {
+                            _signal: signal.clone(),
+                            _send: send,
+                        });
+                        for f in &lent {
+                            f(&event);
+                        }
+                    }
+                })
+            }),
+        ));
+    }
     if kind != Kind::Inline {
         let shared: Vec<Arc<dyn Fn() + Send + Sync>> = (0..fanout)
             .map(|_| {

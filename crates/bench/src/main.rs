@@ -491,6 +491,8 @@ fn draw_plots(
                     // Peers and floors do the same thing in every "kind"
                     // they appear in; plot each once, from its natural kind.
                     "floor_direct" | "signals2" if kind != "inline" => continue,
+                    // A floor of the inline tables only.
+                    "floor_direct_event" => continue,
                     "floor_spawn" | "floor_spawn_event" | "tokio_broadcast"
                         if kind != "spawned" =>
                     {

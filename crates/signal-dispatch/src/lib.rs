@@ -88,7 +88,9 @@
 //!   its senders or keys. Several senders and keys are a union.
 //! - Keys match by `Hash` and `Eq`. The key type is the signal's `K`
 //!   parameter, `String` by default; sends and filters accept anything that
-//!   converts into it, `&str` included.
+//!   converts into it, `&str` included. A signal whose keys are all known
+//!   in advance can take `&'static str` or an enum instead ([`Key`]): its
+//!   keyed sends then allocate nothing for their keys.
 //! - Senders match by **identity**: the same `Arc` allocation, never an
 //!   equal value. A filter holds its senders weakly (a [`SenderIdentity`]),
 //!   which also pins the sender's *address*: an object created after the
