@@ -167,6 +167,12 @@ impl<'a, A, K, R> Picked<'a, A, K, R> {
     /// Takes the next calls that are leading picks with no owner, as their
     /// slots: the commonest calls, run by the tightest loop (no owner, no
     /// permit, no index to follow). The iterator goes on after them.
+    /// Whether no call is left.
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.leading.as_slice().is_empty() && self.rest.as_slice().is_empty()
+    }
+
     #[inline]
     pub(crate) fn take_plain(&mut self) -> &'a [Arc<CallbackSlot<A, K, R>>] {
         let leading = self.leading.as_slice();
@@ -181,8 +187,11 @@ impl<'a, A, K, R> Picked<'a, A, K, R> {
     }
 }
 
+/// One call of a [`Picked`]: its slot, its owner, its permit.
+pub(crate) type PickedCall<'a, A, K, R> = (&'a CallbackSlot<A, K, R>, Owner, Option<Permit>);
+
 impl<'a, A, K, R> Iterator for Picked<'a, A, K, R> {
-    type Item = (&'a CallbackSlot<A, K, R>, Owner, Option<Permit>);
+    type Item = PickedCall<'a, A, K, R>;
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {

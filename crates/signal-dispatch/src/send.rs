@@ -23,7 +23,7 @@ use crate::dispatch::{
 use crate::error::{SendError, Unsent};
 use crate::event::{Delivery, Event};
 use crate::mode::Mode;
-use crate::picks::{Picked, Picks, SnapshotSlot};
+use crate::picks::{Picked, PickedCall, Picks, SnapshotSlot};
 use crate::report::Report;
 use crate::router::{Key, Selection};
 use crate::sender::Sender;
@@ -728,8 +728,19 @@ where
         run.report.reserve(count);
         let mut calls = Picked::new(&snapshot.slots, &mut picks);
         let plain = calls.take_plain();
-        // The rest lent, not moved: see `pick`.
-        self.start_inline(run, &sinks, count, plain, &mut calls);
+        if calls.is_empty() {
+            // The commonest send: every call was plain.
+            self.start_inline(
+                run,
+                &sinks,
+                count,
+                plain,
+                std::iter::empty::<PickedCall<'_, A, K, R>>(),
+            );
+        } else {
+            // The rest lent, not moved: see `pick`.
+            self.start_inline(run, &sinks, count, plain, &mut calls);
+        }
     }
 
     /// [`wait_until`](Self::wait_until) for an inline send naming keys or
@@ -792,7 +803,9 @@ where
             let delivery = Arc::new(self.deliver(count, run.report.scheduled, None));
             feed(&delivery, sinks);
             let ticket = run.ticket.insert(Ticket::new(delivery, count));
-            start_plain(ticket, plain, &mut run.report, &mut run.running);
+            if !plain.is_empty() {
+                start_plain(ticket, plain, &mut run.report, &mut run.running);
+            }
             start_all(ticket, calls, &mut run.report, &mut run.running);
         }
     }
