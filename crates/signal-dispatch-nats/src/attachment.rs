@@ -14,18 +14,11 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::bridge::Shared;
+use crate::envelope;
 use crate::error::BridgeError;
-use crate::format::{Format, Incoming};
+use crate::format::Incoming;
 use crate::named::NamedSender;
 use crate::subject::{Subjects, token};
-
-/// The header naming the bridge that published a send.
-pub(crate) const ORIGIN: &str = "Sd-Origin";
-/// The header numbering a bridge's sends (one number per send, shared by
-/// the copies published on several subjects).
-pub(crate) const SEQUENCE: &str = "Sd-Seq";
-/// The header naming the payload's [`Format`].
-pub(crate) const FORMAT: &str = "Sd-Format";
 
 /// How many recent sends a receiver remembers to drop the second copy of a
 /// send that reached it on two subjects.
@@ -158,30 +151,17 @@ where
                 reason,
             });
         };
-        let header = |name: &str| {
-            message
-                .headers
-                .as_ref()
-                .and_then(|headers| headers.get(name))
-                .map(|value| value.as_str())
+        let envelope = match envelope::read(&message.payload) {
+            Ok(envelope) => envelope,
+            Err(reason) => return report(reason),
         };
-        let Some(origin) = header(ORIGIN) else {
-            return report(format!("no {ORIGIN} header: not a signal-dispatch send"));
-        };
-        if origin == self.shared.origin {
+        if envelope.origin == self.shared.origin {
             return; // our own send, delivered locally when it was made
         }
-        let Some(sequence) = header(SEQUENCE).and_then(|text| text.parse::<u64>().ok()) else {
-            return report(format!("no valid {SEQUENCE} header"));
-        };
-        let format_name = header(FORMAT).unwrap_or(Format::Json.name());
-        let Some(format) = Format::from_name(format_name) else {
-            return report(format!("unknown format {format_name:?}"));
-        };
-        if !self.seen.insert(origin, sequence) {
+        if !self.seen.insert(envelope.origin, envelope.sequence) {
             return; // the same send, received on a second subject
         }
-        let incoming: Incoming<A, K> = match format.decode(&message.payload) {
+        let incoming: Incoming<A, K> = match envelope.format.decode(envelope.body) {
             Ok(incoming) => incoming,
             Err(reason) => return report(reason),
         };

@@ -159,12 +159,19 @@ impl Bridge {
     /// used in subjects.
     pub fn with_options(client: Client, options: BridgeOptions) -> Result<Self, BridgeError> {
         check_name("prefix", &options.prefix)?;
-        let origin = client
-            .new_inbox()
-            .rsplit('.')
-            .next()
-            .unwrap_or_default()
-            .to_owned();
+        // The last token of a fresh inbox: unique, and short (the client's
+        // 22-character id). Kept within an envelope's 255 bytes whatever a
+        // custom inbox prefix does.
+        let inbox = client.new_inbox();
+        let mut origin = inbox.rsplit('.').next().unwrap_or_default();
+        while origin.len() > crate::envelope::MAX_ORIGIN {
+            let mut cut = origin.len() - 1;
+            while !origin.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            origin = &origin[..cut];
+        }
+        let origin = origin.to_owned();
         Ok(Bridge {
             shared: Arc::new(Shared {
                 client,

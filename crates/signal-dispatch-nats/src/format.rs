@@ -4,8 +4,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 /// The format a bridge encodes its sends in. Receivers read the format
-/// from each message's `Sd-Format` header, so processes using different
-/// formats understand each other.
+/// from each message's envelope, so processes using different formats
+/// understand each other.
 ///
 /// # Examples
 ///
@@ -27,7 +27,7 @@ pub enum Format {
 }
 
 impl Format {
-    /// The name in the `Sd-Format` header.
+    /// The format's name.
     pub fn name(self) -> &'static str {
         match self {
             Format::Json => "json",
@@ -36,22 +36,36 @@ impl Format {
         }
     }
 
-    /// The format a header names, if this build knows it.
-    pub(crate) fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "json" => Some(Format::Json),
+    /// The byte naming the format in a send's envelope.
+    pub(crate) fn code(self) -> u8 {
+        match self {
+            Format::Json => b'j',
             #[cfg(feature = "msgpack")]
-            "msgpack" => Some(Format::MessagePack),
+            Format::MessagePack => b'm',
+        }
+    }
+
+    /// The format an envelope's byte names, if this build knows it.
+    pub(crate) fn from_code(code: u8) -> Option<Self> {
+        match code {
+            b'j' => Some(Format::Json),
+            #[cfg(feature = "msgpack")]
+            b'm' => Some(Format::MessagePack),
             _ => None,
         }
     }
 
-    pub(crate) fn encode<T: Serialize>(self, value: &T) -> Result<Vec<u8>, String> {
+    /// Encodes `value` at the end of `out`.
+    pub(crate) fn encode_into<T: Serialize>(
+        self,
+        value: &T,
+        out: &mut Vec<u8>,
+    ) -> Result<(), String> {
         match self {
-            Format::Json => serde_json::to_vec(value).map_err(|error| error.to_string()),
+            Format::Json => serde_json::to_writer(out, value).map_err(|error| error.to_string()),
             #[cfg(feature = "msgpack")]
             Format::MessagePack => {
-                rmp_serde::to_vec_named(value).map_err(|error| error.to_string())
+                rmp_serde::encode::write_named(out, value).map_err(|error| error.to_string())
             }
         }
     }

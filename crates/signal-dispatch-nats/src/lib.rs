@@ -41,6 +41,14 @@
 //!   every process.
 //! - **Arguments** travel with serde: JSON by default, MessagePack with the
 //!   `msgpack` feature ([`Format`]); each message says its format.
+//! - **Wire format.** A message is a short envelope, then the send's body:
+//!   `SD`, the version byte `1`, the format (`j` JSON, `m` MessagePack),
+//!   the origin's length in one byte and the origin (the publishing
+//!   bridge's id, UTF-8), the send's sequence number (a little-endian
+//!   `u64`), then `{"keys": [...], "senders": [...], "args": ...}` in that
+//!   format. A receiver drops its own sends and second copies by reading
+//!   the envelope alone. (No NATS headers: a message with headers costs
+//!   the client several times as much to publish.)
 //! - **Interest.** A process subscribes only to what its connections need:
 //!   everything under `PREFIX.NAME.>` if one of them is unfiltered, else
 //!   the subjects of their keys and named senders. Subscriptions follow
@@ -101,6 +109,7 @@
 
 mod attachment;
 mod bridge;
+mod envelope;
 mod error;
 mod format;
 mod named;

@@ -5,13 +5,13 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
-use async_nats::HeaderMap;
 use bytes::Bytes;
 use serde::Serialize;
 use signal_dispatch::{Key, Sender, Signal};
 
-use crate::attachment::{FORMAT, ORIGIN, SEQUENCE, TaskGuard, scheduling};
+use crate::attachment::{TaskGuard, scheduling};
 use crate::bridge::Bridge;
+use crate::envelope;
 use crate::error::BridgeError;
 use crate::format::Outgoing;
 use crate::named::NamedSender;
@@ -215,13 +215,19 @@ where
             subjects.insert(remote.subjects.unfiltered());
         }
         let names: Vec<&str> = self.named.iter().map(|sender| sender.name()).collect();
-        let payload = shared
+        // One number per send, shared by its copies on several subjects.
+        let mut payload =
+            envelope::start(&shared.origin, shared.next_sequence(), shared.format, 64);
+        shared
             .format
-            .encode(&Outgoing {
-                keys: &self.keys,
-                senders: &names,
-                args: &args,
-            })
+            .encode_into(
+                &Outgoing {
+                    keys: &self.keys,
+                    senders: &names,
+                    args: &args,
+                },
+                &mut payload,
+            )
             .map_err(BridgeError::Encode)?;
         let max = shared.client.server_info().max_payload;
         if max > 0 && payload.len() > max {
@@ -245,15 +251,11 @@ where
             .schedule()
             .map_err(|error| BridgeError::Deliver(error.to_string()))?;
 
-        let mut headers = HeaderMap::new();
-        headers.insert(ORIGIN, shared.origin.as_str());
-        headers.insert(SEQUENCE, shared.next_sequence().to_string());
-        headers.insert(FORMAT, shared.format.name());
         let payload = Bytes::from(payload);
         for subject in subjects {
             shared
                 .client
-                .publish_with_headers(subject, headers.clone(), payload.clone())
+                .publish(subject, payload.clone())
                 .await
                 .map_err(BridgeError::Publish)?;
         }

@@ -120,35 +120,35 @@ async fn foreign_and_malformed_payloads_go_to_the_error_hook() {
 
     let raw = async_nats::connect(server.url()).await.unwrap();
     let subject = "signal-dispatch.robust.key.k";
-    // No headers at all: not a bridge send.
+    // An envelope as the crate documents it (`b"SD" 1`, format, origin,
+    // sequence), then `body`.
+    let envelope = |format: u8, sequence: u64, body: &[u8]| {
+        let mut message = b"SD\x01".to_vec();
+        message.push(format);
+        message.push(8);
+        message.extend_from_slice(b"intruder");
+        message.extend_from_slice(&sequence.to_le_bytes());
+        message.extend_from_slice(body);
+        Bytes::from(message)
+    };
+    // No envelope at all: not a bridge send.
     raw.publish(subject, Bytes::from_static(b"hello"))
         .await
         .unwrap();
-    // Bridge headers, but a body that is not JSON.
-    let mut headers = async_nats::HeaderMap::new();
-    headers.insert("Sd-Origin", "intruder");
-    headers.insert("Sd-Seq", "1");
-    raw.publish_with_headers(subject, headers.clone(), Bytes::from_static(b"\xff\x00{"))
+    // An envelope, but a body that is not JSON.
+    raw.publish(subject, envelope(b'j', 1, b"\xff\x00{"))
         .await
         .unwrap();
     // Valid JSON of the wrong shape.
-    headers.insert("Sd-Seq", "2");
-    raw.publish_with_headers(
-        subject,
-        headers.clone(),
-        Bytes::from_static(b"{\"args\": 5}"),
-    )
-    .await
-    .unwrap();
-    // A format this build does not know.
-    headers.insert("Sd-Seq", "3");
-    headers.insert("Sd-Format", "yaml");
-    raw.publish_with_headers(subject, headers.clone(), Bytes::from_static(b"args: 1"))
+    raw.publish(subject, envelope(b'j', 2, b"{\"args\": 5}"))
         .await
         .unwrap();
-    // A bad sequence number.
-    headers.insert("Sd-Seq", "minus one");
-    raw.publish_with_headers(subject, headers, Bytes::from_static(b"{}"))
+    // A format this build does not know.
+    raw.publish(subject, envelope(b'y', 3, b"args: 1"))
+        .await
+        .unwrap();
+    // An envelope cut short.
+    raw.publish(subject, Bytes::from_static(b"SD\x01j\x08intr"))
         .await
         .unwrap();
     raw.flush().await.unwrap();
@@ -172,8 +172,12 @@ async fn foreign_and_malformed_payloads_go_to_the_error_hook() {
             .all(|e| e.contains("signal-dispatch.robust.key.k")),
         "{reported:#?}"
     );
-    assert!(reported[0].contains("no Sd-Origin header"));
-    assert!(reported[3].contains("unknown format \"yaml\""));
+    assert!(reported[0].contains("not a bridge send"), "{reported:#?}");
+    assert!(
+        reported[3].contains("unknown format code 'y'"),
+        "{reported:#?}"
+    );
+    assert!(reported[4].contains("cut short"), "{reported:#?}");
 
     // And the bridge still works.
     let sender = bridge(&server.url()).await;
