@@ -229,7 +229,7 @@ where
                 &mut payload,
             )
             .map_err(BridgeError::Encode)?;
-        let max = shared.client.server_info().max_payload;
+        let max = shared.client.max_payload();
         if max > 0 && payload.len() > max {
             return Err(BridgeError::PayloadTooLarge {
                 size: payload.len(),
