@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 use signal_dispatch::{Key, Signal};
 
 use crate::attachment::{self, Attachment};
+use crate::envelope;
 use crate::error::BridgeError;
 use crate::format::Format;
 use crate::named::NamedSender;
@@ -160,18 +161,9 @@ impl Bridge {
     pub fn with_options(client: Client, options: BridgeOptions) -> Result<Self, BridgeError> {
         check_name("prefix", &options.prefix)?;
         // The last token of a fresh inbox: unique, and short (the client's
-        // 22-character id). Kept within an envelope's 255 bytes whatever a
-        // custom inbox prefix does.
+        // 22-character id).
         let inbox = client.new_inbox();
-        let mut origin = inbox.rsplit('.').next().unwrap_or_default();
-        while origin.len() > crate::envelope::MAX_ORIGIN {
-            let mut cut = origin.len() - 1;
-            while !origin.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            origin = &origin[..cut];
-        }
-        let origin = origin.to_owned();
+        let origin = envelope::fit_origin(inbox.rsplit('.').next().unwrap_or_default()).to_owned();
         Ok(Bridge {
             shared: Arc::new(Shared {
                 client,

@@ -21,7 +21,17 @@ use crate::format::Format;
 const MAGIC: [u8; 3] = *b"SD\x01";
 
 /// The most bytes an origin may take (its length is one byte).
-pub(crate) const MAX_ORIGIN: usize = u8::MAX as usize;
+const MAX_ORIGIN: usize = u8::MAX as usize;
+
+/// `origin`, cut (at a character boundary) to the [`MAX_ORIGIN`] bytes an
+/// envelope holds. A bridge's own origin already fits.
+pub(crate) fn fit_origin(origin: &str) -> &str {
+    let end = (0..=origin.len().min(MAX_ORIGIN))
+        .rev()
+        .find(|&end| origin.is_char_boundary(end))
+        .unwrap_or(0);
+    &origin[..end]
+}
 
 /// An envelope read from a message: who sent it, its number, its format and
 /// its body.
@@ -34,11 +44,10 @@ pub(crate) struct Envelope<'a> {
 }
 
 /// Starts a message: the envelope's prefix, into a buffer with room for
-/// a body of about `body` bytes, to be encoded after it. An origin longer
-/// than [`MAX_ORIGIN`] bytes is cut to it (a bridge makes its own short
-/// enough).
+/// a body of about `body` bytes, to be encoded after it. The origin is
+/// fitted to the envelope ([`fit_origin`]).
 pub(crate) fn start(origin: &str, sequence: u64, format: Format, body: usize) -> Vec<u8> {
-    let origin = &origin.as_bytes()[..origin.len().min(MAX_ORIGIN)];
+    let origin = fit_origin(origin).as_bytes();
     let mut message = Vec::with_capacity(MAGIC.len() + 2 + origin.len() + 8 + body);
     message.extend_from_slice(&MAGIC);
     message.push(format.code());
@@ -97,6 +106,16 @@ mod tests {
                 body: b"{}",
             })
         );
+    }
+
+    #[test]
+    fn a_long_origin_is_cut_at_a_character_boundary_and_still_reads() {
+        let long = "é".repeat(200); // 400 bytes
+        let fitted = fit_origin(&long);
+        assert_eq!(fitted.len(), 254);
+        assert_eq!(fit_origin("short"), "short");
+        let message = start(&long, 1, Format::Json, 0);
+        assert_eq!(read(&message).unwrap().origin, fitted);
     }
 
     #[test]

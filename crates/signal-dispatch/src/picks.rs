@@ -164,15 +164,15 @@ impl<'a, A, K, R> Picked<'a, A, K, R> {
 }
 
 impl<'a, A, K, R> Picked<'a, A, K, R> {
-    /// Takes the next calls that are leading picks with no owner, as their
-    /// slots: the commonest calls, run by the tightest loop (no owner, no
-    /// permit, no index to follow). The iterator goes on after them.
     /// Whether no call is left.
     #[inline]
     pub(crate) fn is_empty(&self) -> bool {
         self.leading.as_slice().is_empty() && self.rest.as_slice().is_empty()
     }
 
+    /// Takes the next calls that are leading picks with no owner, as their
+    /// slots: the commonest calls, run by the tightest loop (no owner, no
+    /// permit, no index to follow). The iterator goes on after them.
     #[inline]
     pub(crate) fn take_plain(&mut self) -> &'a [Arc<CallbackSlot<A, K, R>>] {
         let leading = self.leading.as_slice();
