@@ -185,6 +185,10 @@ pub struct Callback<A = (), K = String, R = ()> {
 /// two words (a tag there would cost every connection a word).
 struct Body<E: ?Sized> {
     kind: Kind,
+    /// A strong callable that always runs to completion when invoked: a
+    /// send calls it through [`Erased::call`], its result returned in
+    /// registers rather than as an [`Invocation`] through memory.
+    sync: bool,
     erased: E,
 }
 
@@ -203,6 +207,7 @@ impl<A: 'static, K: 'static, R: 'static> Callback<A, K, R> {
         Callback {
             body: Box::new(Body {
                 kind: Kind::Sink,
+                sync: false,
                 erased: SinkBody(sink),
             }),
         }
@@ -240,6 +245,19 @@ impl<A: 'static, K: 'static, R: 'static> Callback<A, K, R> {
     /// an async one returns its future). A sink is fed instead.
     pub(crate) fn invoke(&self, owner: Owner, event: &Event<A, K, R>) -> Invocation<R> {
         self.body.erased.invoke(owner, event)
+    }
+
+    /// Whether the callback is strong and sync: [`call`](Self::call) runs it.
+    #[inline(always)]
+    pub(crate) fn is_sync(&self) -> bool {
+        self.body.sync
+    }
+
+    /// Runs a strong sync callback ([`is_sync`](Self::is_sync)) with the
+    /// send's event, lent.
+    #[inline(always)]
+    pub(crate) fn call(&self, event: &Event<A, K, R>) -> Result<R, CallbackError> {
+        self.body.erased.call(event)
     }
 }
 
@@ -282,6 +300,15 @@ pub(crate) trait Sink<A, K, R>: Send + Sync + 'static {
 trait Erased<A, K, R>: Send + Sync + 'static {
     fn invoke(&self, owner: Owner, event: &Event<A, K, R>) -> Invocation<R>;
 
+    /// [`invoke`](Erased::invoke) for a strong sync callable (its body's
+    /// `sync` set): the result itself, with no owner to take or drop.
+    /// Sends call nothing else this way.
+    fn call(&self, _event: &Event<A, K, R>) -> Result<R, CallbackError> {
+        Err(CallbackError::from(
+            "only a strong sync callback is called directly",
+        ))
+    }
+
     fn is_live(&self) -> bool {
         true
     }
@@ -322,7 +349,18 @@ impl<A: 'static, K: 'static, R: 'static> Erased<A, K, R> for SinkBody<A, K, R> {
 /// (`()` for a callable held strongly) and the send's event, lent: kinds
 /// taking the event by value clone it.
 trait Invoke<T, A, K, R, M>: Send + Sync + 'static {
+    /// Whether `invoke` always returns [`Invocation::Ready`].
+    const SYNC: bool = true;
+
     fn invoke(&self, owner: T, event: &Event<A, K, R>) -> Invocation<R>;
+
+    /// A sync kind's result, returned directly. Async kinds are never run
+    /// this way (their bodies are not `sync`).
+    fn run(&self, _owner: T, _event: &Event<A, K, R>) -> Result<R, CallbackError> {
+        Err(CallbackError::from(
+            "an async callback cannot run to a result",
+        ))
+    }
 }
 
 impl<F, O, R, A, K> Invoke<(), A, K, R, marker::Sync<O>> for F
@@ -331,7 +369,11 @@ where
     O: Outcome<R>,
 {
     fn invoke(&self, (): (), event: &Event<A, K, R>) -> Invocation<R> {
-        Invocation::Ready(Outcome::<R>::into_result(self(event.clone())))
+        Invocation::Ready(self.run((), event))
+    }
+
+    fn run(&self, (): (), event: &Event<A, K, R>) -> Result<R, CallbackError> {
+        Outcome::<R>::into_result(self(event.clone()))
     }
 }
 
@@ -341,7 +383,11 @@ where
     O: Outcome<R>,
 {
     fn invoke(&self, (): (), event: &Event<A, K, R>) -> Invocation<R> {
-        Invocation::Ready(Outcome::<R>::into_result(self(event)))
+        Invocation::Ready(self.run((), event))
+    }
+
+    fn run(&self, (): (), event: &Event<A, K, R>) -> Result<R, CallbackError> {
+        Outcome::<R>::into_result(self(event))
     }
 }
 
@@ -351,6 +397,8 @@ where
     Fut: Future + Send + 'static,
     Fut::Output: Outcome<R>,
 {
+    const SYNC: bool = false;
+
     fn invoke(&self, (): (), event: &Event<A, K, R>) -> Invocation<R> {
         let future = self(event.clone());
         Invocation::Pending(Box::pin(
@@ -365,7 +413,11 @@ where
     O: Outcome<R>,
 {
     fn invoke(&self, owner: Arc<T>, event: &Event<A, K, R>) -> Invocation<R> {
-        Invocation::Ready(Outcome::<R>::into_result(self(owner, event.clone())))
+        Invocation::Ready(self.run(owner, event))
+    }
+
+    fn run(&self, owner: Arc<T>, event: &Event<A, K, R>) -> Result<R, CallbackError> {
+        Outcome::<R>::into_result(self(owner, event.clone()))
     }
 }
 
@@ -375,7 +427,11 @@ where
     O: Outcome<R>,
 {
     fn invoke(&self, owner: Arc<T>, event: &Event<A, K, R>) -> Invocation<R> {
-        Invocation::Ready(Outcome::<R>::into_result(self(&owner, event.clone())))
+        Invocation::Ready(self.run(owner, event))
+    }
+
+    fn run(&self, owner: Arc<T>, event: &Event<A, K, R>) -> Result<R, CallbackError> {
+        Outcome::<R>::into_result(self(&owner, event.clone()))
     }
 }
 
@@ -385,7 +441,11 @@ where
     O: Outcome<R>,
 {
     fn invoke(&self, owner: Arc<T>, event: &Event<A, K, R>) -> Invocation<R> {
-        Invocation::Ready(Outcome::<R>::into_result(self(&owner, event)))
+        Invocation::Ready(self.run(owner, event))
+    }
+
+    fn run(&self, owner: Arc<T>, event: &Event<A, K, R>) -> Result<R, CallbackError> {
+        Outcome::<R>::into_result(self(&owner, event))
     }
 }
 
@@ -395,6 +455,8 @@ where
     Fut: Future + Send + 'static,
     Fut::Output: Outcome<R>,
 {
+    const SYNC: bool = false;
+
     fn invoke(&self, owner: Arc<T>, event: &Event<A, K, R>) -> Invocation<R> {
         let future = self(owner, event.clone());
         Invocation::Pending(Box::pin(
@@ -420,6 +482,10 @@ where
     fn invoke(&self, _owner: Owner, event: &Event<A, K, R>) -> Invocation<R> {
         self.call.invoke((), event)
     }
+
+    fn call(&self, event: &Event<A, K, R>) -> Result<R, CallbackError> {
+        self.call.run((), event)
+    }
 }
 
 impl<F, M, A, K, R> Handler<A, K, R, marker::Direct<M>> for F
@@ -434,6 +500,7 @@ where
         Callback {
             body: Box::new(Body {
                 kind: Kind::Strong,
+                sync: <F as Invoke<(), A, K, R, M>>::SYNC,
                 erased: Strong {
                     call: self,
                     _kind: PhantomData,
@@ -568,6 +635,7 @@ where
         Callback {
             body: Box::new(Body {
                 kind: Kind::Weak,
+                sync: false,
                 erased: WeakCallback {
                     owner: self.owner,
                     method: self.method,

@@ -115,6 +115,15 @@ where
         }
     }
 
+    /// [`finish`](Self::finish) for a failed call, kept out of the loops
+    /// that call it: failures are rare, and their handling inlined would
+    /// take registers from every call.
+    #[cold]
+    #[inline(never)]
+    fn fail(&mut self, id: ConnectionId, cause: Cause, outcomes: &mut impl Outcomes<R>) {
+        self.finish(id, Err(cause), outcomes);
+    }
+
     /// Accounts for one call's outcome, handing it to `outcomes`.
     fn finish(
         &mut self,
@@ -422,7 +431,9 @@ pub(crate) fn start_all<A, K, R, S>(
 }
 
 /// [`start_all`] for calls with no owner and no permit, given as their
-/// slots: the commonest calls, in a loop of their own.
+/// slots: the commonest calls, in a loop of their own, where a strong sync
+/// callback (the commonest of all) is called directly, its result returned
+/// in registers, and a failure handled out of line ([`Ticket::fail`]).
 #[inline]
 pub(crate) fn start_plain<A, K, R>(
     ticket: &mut Ticket<A, K, R>,
@@ -434,8 +445,25 @@ pub(crate) fn start_plain<A, K, R>(
     K: Key,
     R: Send + 'static,
 {
-    let calls = slots.iter().map(|slot| (&**slot, None, None));
-    start_all(ticket, calls, outcomes, running);
+    for slot in slots {
+        let callback = slot.target();
+        if callback.is_sync() {
+            // A strong sync callable, the commonest: its result comes back
+            // in registers, with no owner or permit to drop and no kind of
+            // invocation to match.
+            let event = &ticket.event;
+            match std::panic::catch_unwind(AssertUnwindSafe(|| callback.call(event))) {
+                Ok(Ok(value)) => {
+                    ticket.finished += 1;
+                    outcomes.value(slot.id(), value);
+                }
+                Ok(Err(error)) => ticket.fail(slot.id(), Cause::Error(error), outcomes),
+                Err(payload) => ticket.fail(slot.id(), Cause::Panic(payload), outcomes),
+            }
+        } else if let Some(call) = ticket.run(slot, None, None, outcomes) {
+            running.get_or_insert_with(Running::new).push(call);
+        }
+    }
 }
 
 /// Drives the async calls [`start_all`] left running to their outcomes.

@@ -752,9 +752,9 @@ where
         self.select_into(&mut selection);
         // The commonest keyed send reaches strong callbacks that stay
         // connected: `admit` would make each a call with no owner, claiming
-        // nothing, so they run from the selection, with no plan. (One look
-        // at each state: a once-slot, or one blocked or disconnected since
-        // it was selected, takes the general path.)
+        // nothing, so they run from the selection as plain calls, with no
+        // plan. (One look at each state: a once-slot, or one blocked or
+        // disconnected since it was selected, takes the general path.)
         if selection
             .iter()
             .all(|slot| slot.target().is_strong() && slot.is_persistently_selectable())
@@ -762,8 +762,13 @@ where
             let count = selection.len();
             run.report.scheduled = count;
             run.report.reserve(count);
-            let calls = selection.iter().map(|slot| (&**slot, None, None));
-            return self.start_inline(run, &[], count, &[], calls);
+            return self.start_inline(
+                run,
+                &[],
+                count,
+                &selection,
+                std::iter::empty::<PickedCall<'_, A, K, R>>(),
+            );
         }
         // Filled in place and drained, not moved: see `pick`.
         let mut plan = Plan::new();
