@@ -184,7 +184,11 @@ where
     /// ```
     pub fn block(&self) -> BlockGuard<A, K, R> {
         if let Some(slot) = self.slot.upgrade() {
-            slot.block();
+            match self.signal.upgrade() {
+                Some(signal) => signal.router.block(&slot),
+                // No signal, no send to tell.
+                None => slot.add_block(),
+            }
         }
         BlockGuard {
             slot: self.slot.clone(),

@@ -39,7 +39,9 @@ use crate::bucket::{Bucket, Change};
 use crate::connection::ConnectionId;
 use crate::filter::Filter;
 use crate::sender::SenderIdentity;
-use crate::sync::{Arc, AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Mutex, Ordering, lock};
+use crate::sync::{
+    Arc, AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Mutex, Ordering, fence, lock,
+};
 
 /// What a key must be: hashable, comparable, cheap enough to clone, and
 /// shareable across threads. Implemented for every such type.
@@ -150,8 +152,9 @@ impl<T, K> Slot<T, K> {
         self.state.load(Ordering::Acquire) >= BLOCK
     }
 
-    /// Adds a block (blocks nest; each [`unblock`](Self::unblock)s once).
-    pub fn block(&self) {
+    /// Adds a block; [`Router::block`] is how it is done while the slot's
+    /// router lives (sends that skip re-reading states must learn of it).
+    pub(crate) fn add_block(&self) {
         self.state.fetch_add(BLOCK, Ordering::AcqRel);
     }
 
@@ -304,6 +307,12 @@ pub struct Router<T, K> {
     publication: Mutex<()>,
     /// Bumped after every change of routes, with `changes` notified.
     version: AtomicU64,
+    /// A sequence lock over the slots' states: bumped to odd before a slot
+    /// stops being plainly selectable (a block, a disconnection) and to
+    /// even after, under the registry lock. A send whose snapshot was found
+    /// all plain at the current even value skips looking at each state
+    /// ([`plain_prefix`](Self::plain_prefix)).
+    states: AtomicU64,
     changes: event_listener::Event,
 }
 
@@ -391,6 +400,7 @@ impl<T: Target, K: Key> Router<T, K> {
             #[cfg(signal_dispatch_loom)]
             publication: Mutex::new(()),
             version: AtomicU64::new(0),
+            states: AtomicU64::new(0),
             changes: event_listener::Event::new(),
         }
     }
@@ -526,11 +536,12 @@ impl<T: Target, K: Key> Router<T, K> {
             registry.free.clear();
             registry.live = 0;
             registry.cursor = 0;
-            for slot in &slots {
-                slot.set_connected(false);
-                let mut routes = lock(&slot.routes);
-                routes.list.clear();
-            }
+            self.disturb(|| {
+                for slot in &slots {
+                    slot.set_connected(false);
+                    lock(&slot.routes).list.clear();
+                }
+            });
             self.store_unfiltered(Bucket::empty());
             self.by_key.pin().clear();
             self.by_sender.pin().clear();
@@ -659,6 +670,72 @@ impl<T: Target, K: Key> Router<T, K> {
         Publication
     }
 
+    /// Adds a block to `slot` (blocks nest; each [`Slot::unblock`] lifts
+    /// one): sends skip it meanwhile.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use signal_dispatch::Filter;
+    /// use signal_dispatch::router::{Router, Selection, Target};
+    ///
+    /// struct Name(&'static str);
+    /// impl Target for Name {}
+    ///
+    /// let router: Router<Name, String> = Router::new();
+    /// let slot = router.insert(Name("x"), &Filter::new());
+    /// router.block(&slot);
+    /// assert!(slot.is_blocked());
+    /// let mut out = Selection::new();
+    /// router.select(&[], &[], &mut out);
+    /// assert!(out.is_empty());
+    /// slot.unblock();
+    /// router.select(&[], &[], &mut out);
+    /// assert_eq!(out.len(), 1);
+    /// ```
+    pub fn block(&self, slot: &Slot<T, K>) {
+        let _registry = lock(&self.registry);
+        self.disturb(|| slot.add_block());
+    }
+
+    /// Makes a change that may leave slots not plainly selectable, inside
+    /// the states' sequence lock (odd while it lasts). Callers hold the
+    /// registry lock, so changes never overlap.
+    fn disturb<R>(&self, change: impl FnOnce() -> R) -> R {
+        let sequence = self.states.load(Ordering::Relaxed);
+        self.states.store(sequence + 1, Ordering::Relaxed);
+        // Whoever sees the change sees the odd value. (The changes made
+        // here are release operations themselves; the fence keeps it so
+        // whatever a change is.)
+        fence(Ordering::Release);
+        let changed = change();
+        self.states.store(sequence + 2, Ordering::Release);
+        changed
+    }
+
+    /// How many of `snapshot`'s slots, from the first, are plainly
+    /// selectable ([`Slot::is_plainly_selectable`]) for a send beginning
+    /// now: all of them, without a look at any state, if the snapshot was
+    /// found so and no block or disconnection has begun since.
+    pub(crate) fn plain_prefix(&self, snapshot: &Snapshot<T, K>) -> usize {
+        let slots = &snapshot.slots;
+        let sequence = self.states.load(Ordering::Acquire);
+        if snapshot.plain_at.load(Ordering::Relaxed) == sequence {
+            return slots.len();
+        }
+        let prefix = slots
+            .iter()
+            .position(|slot| !slot.is_plainly_selectable())
+            .unwrap_or(slots.len());
+        // Recorded only at an even sequence, with no change under way: the
+        // look saw every change that ended before it. A change that begins
+        // after moves the sequence on, and the record no longer matches.
+        if prefix == slots.len() && sequence % 2 == 0 {
+            snapshot.plain_at.store(sequence, Ordering::Relaxed);
+        }
+        prefix
+    }
+
     fn changed(&self) {
         self.version.fetch_add(1, Ordering::AcqRel);
         // Callers hold no lock here, so dropping the stale snapshot (maybe
@@ -698,6 +775,7 @@ impl<T: Target, K: Key> Router<T, K> {
                 version,
                 slots,
                 plain: std::sync::OnceLock::new(),
+                plain_at: AtomicU64::new(NEVER_PLAIN),
             });
             let replaced = self.snapshot.swap(Some(fresh.clone()));
             // Routes changed while it was built: don't leave it for others.
@@ -803,7 +881,7 @@ impl<T: Target, K: Key> Router<T, K> {
         }
         let slot = registry.take(index)?;
         self.len.store(registry.live, Ordering::Relaxed);
-        slot.set_connected(false);
+        self.disturb(|| slot.set_connected(false));
         let routes = std::mem::take(&mut lock(&slot.routes).list);
         for route in &routes {
             match route {
@@ -1018,7 +1096,13 @@ pub(crate) struct Snapshot<T, K> {
     /// Whether every target is plain to its user (to sends: a strong
     /// callback), worked out once, by the first user that asks.
     pub(crate) plain: std::sync::OnceLock<bool>,
+    /// The router's state sequence (always even) at which every slot was
+    /// last seen plainly selectable, or [`NEVER_PLAIN`] (odd).
+    plain_at: AtomicU64,
 }
+
+/// [`Snapshot::plain_at`] before any look: odd, so it matches no sequence.
+const NEVER_PLAIN: u64 = u64::MAX;
 
 /// A snapshot as [`Router::unfiltered_snapshot`] returns it: always one,
 /// held by an arc-swap guard (meant for the span of a send).

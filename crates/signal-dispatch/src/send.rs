@@ -840,10 +840,7 @@ where
             .get_or_init(|| slots.iter().all(|slot| slot.target().is_strong()));
         let mut start = 0;
         if plain {
-            start = slots
-                .iter()
-                .position(|slot| !slot.is_plainly_selectable())
-                .unwrap_or(slots.len());
+            start = self.signal.inner().router.plain_prefix(snapshot);
             picks.push_leading(start);
         }
         for (index, slot) in slots.iter().enumerate().skip(start) {

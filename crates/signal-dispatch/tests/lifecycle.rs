@@ -72,6 +72,60 @@ async fn blocking_a_connection_skips_it_until_every_guard_is_gone() {
     assert!(other.is_connected() && !other.is_blocked());
 }
 
+/// Sends to unfiltered connections that were all found runnable skip
+/// looking at each one again until a block or a disconnection: the first
+/// one after it must still see it, in every mode and from `call`.
+#[tokio::test]
+async fn a_block_after_sends_is_seen_by_the_next_send_in_every_mode() {
+    for mode in [Mode::Spawned, Mode::Batched, Mode::Inline] {
+        let signal: Signal = Signal::builder(()).mode(mode).build();
+        let runs = Arc::new(AtomicUsize::new(0));
+        let connections: Vec<_> = (0..5)
+            .map(|_| {
+                let runs = runs.clone();
+                signal.connect(move |_: &Event| {
+                    runs.fetch_add(1, Ordering::SeqCst);
+                })
+            })
+            .collect();
+        for _ in 0..3 {
+            assert_eq!(signal.send().call().unwrap().completed(), 5, "{mode:?}");
+            assert_eq!(
+                signal.send().wait().await.unwrap().completed(),
+                5,
+                "{mode:?}"
+            );
+        }
+        // The middle one: the sends before it still run.
+        let block = connections[2].block();
+        assert_eq!(signal.send().call().unwrap().completed(), 4, "{mode:?}");
+        assert_eq!(
+            signal.send().wait().await.unwrap().completed(),
+            4,
+            "{mode:?}"
+        );
+        // An inline send is awaited, never scheduled.
+        let scheduled = match mode {
+            Mode::Inline => 0,
+            _ => signal.send().schedule().unwrap(),
+        };
+        assert_eq!(scheduled, if mode == Mode::Inline { 0 } else { 4 });
+        signal.drained().await;
+        drop(block);
+        assert_eq!(signal.send().call().unwrap().completed(), 5, "{mode:?}");
+        assert_eq!(
+            signal.send().wait().await.unwrap().completed(),
+            5,
+            "{mode:?}"
+        );
+        assert_eq!(
+            runs.load(Ordering::SeqCst),
+            6 * 5 + 2 * 4 + scheduled + 2 * 5,
+            "{mode:?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn blocking_the_signal_mutes_every_send() {
     let signal: Signal = Signal::new();

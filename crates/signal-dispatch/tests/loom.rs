@@ -1,6 +1,6 @@
 //! Loom models of the routing table's concurrency: every interleaving (up
 //! to a preemption bound) of a send with a disconnect, a connect, an owner's
-//! death, and of two sends racing for a `connect_once` callback.
+//! death, a block, and of two sends racing for a `connect_once` callback.
 //!
 //! Run with `./scripts/loom.sh` (`RUSTFLAGS="--cfg signal_dispatch_loom"`):
 //! the crate's sync shim then uses loom's atomics and mutexes. Sends run in
@@ -207,5 +207,91 @@ fn connect_once_runs_exactly_once_under_two_racing_sends() {
         assert_eq!(here + there, 1, "and only that send counts it");
         signal.prune();
         assert_eq!(signal.len(), 0);
+    });
+}
+
+/// An unfiltered send whose connections were all found runnable before
+/// skips looking at their states until a block or a disconnection begins
+/// (the router's state sequence). A send racing a block may run the
+/// callback; one that began after the block returned, or after the
+/// connection was seen blocked, never does. The racing thread sends twice:
+/// the first send may look at the states while the block is under way, the
+/// second may trust what the first found.
+#[test]
+fn a_send_racing_a_block_never_runs_the_callback_once_the_block_is_seen() {
+    model(|| {
+        let signal = inline_signal();
+        let runs = Arc::new(AtomicUsize::new(0));
+        let counted = runs.clone();
+        let connection = signal.connect(move |_: &Event<(), String>| {
+            counted.fetch_add(1, Ordering::SeqCst);
+        });
+        // Found all runnable: the next sends may skip the look.
+        assert_eq!(send(&signal, None), 1);
+        let blocked = Arc::new(AtomicBool::new(false));
+
+        let sender = {
+            let signal = signal.clone();
+            let blocked = blocked.clone();
+            let connection = connection.clone();
+            loom::thread::spawn(move || {
+                let first = send(&signal, None);
+                let after_block = blocked.load(Ordering::SeqCst) || connection.is_blocked();
+                let second = send(&signal, None);
+                (first, after_block, second)
+            })
+        };
+        let guard = connection.block();
+        blocked.store(true, Ordering::SeqCst);
+        let (first, began_after_block, second) = sender.join().unwrap();
+
+        let counted = runs.load(Ordering::SeqCst);
+        assert_eq!(1 + first + second, counted, "the count is exactly the runs");
+        if began_after_block {
+            assert_eq!(second, 0, "a send that began after the block never runs it");
+        }
+        assert_eq!(send(&signal, None), 0, "blocked");
+        drop(guard);
+        assert_eq!(send(&signal, None), 1, "unblocked");
+    });
+}
+
+/// As above, for the disconnection of an unfiltered connection.
+#[test]
+fn an_unfiltered_send_racing_a_disconnect_never_runs_the_callback_once_it_is_seen() {
+    model(|| {
+        let signal = inline_signal();
+        let runs = Arc::new(AtomicUsize::new(0));
+        let counted = runs.clone();
+        let connection = signal.connect(move |_: &Event<(), String>| {
+            counted.fetch_add(1, Ordering::SeqCst);
+        });
+        assert_eq!(send(&signal, None), 1);
+        let disconnected = Arc::new(AtomicBool::new(false));
+
+        let sender = {
+            let signal = signal.clone();
+            let disconnected = disconnected.clone();
+            let connection = connection.clone();
+            loom::thread::spawn(move || {
+                let first = send(&signal, None);
+                let after = disconnected.load(Ordering::SeqCst) || !connection.is_connected();
+                let second = send(&signal, None);
+                (first, after, second)
+            })
+        };
+        connection.disconnect();
+        disconnected.store(true, Ordering::SeqCst);
+        let (first, began_after_disconnect, second) = sender.join().unwrap();
+
+        let counted = runs.load(Ordering::SeqCst);
+        assert_eq!(1 + first + second, counted, "the count is exactly the runs");
+        if began_after_disconnect {
+            assert_eq!(
+                second, 0,
+                "a send that began after the disconnection never runs it"
+            );
+        }
+        assert_eq!(send(&signal, None), 0);
     });
 }
