@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use loom::sync::atomic::AtomicBool;
-use signal_dispatch::{Event, Filter, Mode, Signal, weak};
+use signal_dispatch::{Connection, Event, Filter, Mode, Signal, weak};
 
 fn inline_signal() -> Signal<(), String> {
     Signal::builder(()).mode(Mode::Inline).build()
@@ -210,88 +210,74 @@ fn connect_once_runs_exactly_once_under_two_racing_sends() {
     });
 }
 
-/// An unfiltered send whose connections were all found runnable before
-/// skips looking at their states until a block or a disconnection begins
-/// (the router's state sequence). A send racing a block may run the
-/// callback; one that began after the block returned, or after the
-/// connection was seen blocked, never does. The racing thread sends twice:
-/// the first send may look at the states while the block is under way, the
-/// second may trust what the first found.
+/// Races `change` (made on this thread) against a thread sending twice,
+/// unfiltered, to one connection whose snapshot a send already found all
+/// runnable, so the next sends may skip looking at its state (the router's
+/// sequence lock over states). The first racing send may look while the
+/// change is under way; the second may trust what the first found.
+///
+/// Checks that the count is exactly the runs, and that a second send that
+/// began after `change` returned, or after `seen` reported the change,
+/// never ran the callback. Returns what `change` returned, and the signal.
+fn race_a_change_against_two_unfiltered_sends<G>(
+    change: impl FnOnce(&Connection<(), String>) -> G,
+    seen: impl Fn(&Connection<(), String>) -> bool + Send + 'static,
+) -> (G, Signal<(), String>) {
+    let signal = inline_signal();
+    let runs = Arc::new(AtomicUsize::new(0));
+    let counted = runs.clone();
+    let connection = signal.connect(move |_: &Event<(), String>| {
+        counted.fetch_add(1, Ordering::SeqCst);
+    });
+    // Found all runnable: the next sends may skip the look.
+    assert_eq!(send(&signal, None), 1);
+    let changed = Arc::new(AtomicBool::new(false));
+
+    let sender = {
+        let signal = signal.clone();
+        let changed = changed.clone();
+        let connection = connection.clone();
+        loom::thread::spawn(move || {
+            let first = send(&signal, None);
+            let after = changed.load(Ordering::SeqCst) || seen(&connection);
+            let second = send(&signal, None);
+            (first, after, second)
+        })
+    };
+    let made = change(&connection);
+    changed.store(true, Ordering::SeqCst);
+    let (first, began_after_change, second) = sender.join().unwrap();
+
+    let counted = runs.load(Ordering::SeqCst);
+    assert_eq!(1 + first + second, counted, "the count is exactly the runs");
+    if began_after_change {
+        assert_eq!(
+            second, 0,
+            "a send that began after the change never runs it"
+        );
+    }
+    (made, signal)
+}
+
 #[test]
 fn a_send_racing_a_block_never_runs_the_callback_once_the_block_is_seen() {
     model(|| {
-        let signal = inline_signal();
-        let runs = Arc::new(AtomicUsize::new(0));
-        let counted = runs.clone();
-        let connection = signal.connect(move |_: &Event<(), String>| {
-            counted.fetch_add(1, Ordering::SeqCst);
-        });
-        // Found all runnable: the next sends may skip the look.
-        assert_eq!(send(&signal, None), 1);
-        let blocked = Arc::new(AtomicBool::new(false));
-
-        let sender = {
-            let signal = signal.clone();
-            let blocked = blocked.clone();
-            let connection = connection.clone();
-            loom::thread::spawn(move || {
-                let first = send(&signal, None);
-                let after_block = blocked.load(Ordering::SeqCst) || connection.is_blocked();
-                let second = send(&signal, None);
-                (first, after_block, second)
-            })
-        };
-        let guard = connection.block();
-        blocked.store(true, Ordering::SeqCst);
-        let (first, began_after_block, second) = sender.join().unwrap();
-
-        let counted = runs.load(Ordering::SeqCst);
-        assert_eq!(1 + first + second, counted, "the count is exactly the runs");
-        if began_after_block {
-            assert_eq!(second, 0, "a send that began after the block never runs it");
-        }
+        let (guard, signal) =
+            race_a_change_against_two_unfiltered_sends(Connection::block, Connection::is_blocked);
         assert_eq!(send(&signal, None), 0, "blocked");
         drop(guard);
         assert_eq!(send(&signal, None), 1, "unblocked");
     });
 }
 
-/// As above, for the disconnection of an unfiltered connection.
 #[test]
 fn an_unfiltered_send_racing_a_disconnect_never_runs_the_callback_once_it_is_seen() {
     model(|| {
-        let signal = inline_signal();
-        let runs = Arc::new(AtomicUsize::new(0));
-        let counted = runs.clone();
-        let connection = signal.connect(move |_: &Event<(), String>| {
-            counted.fetch_add(1, Ordering::SeqCst);
-        });
-        assert_eq!(send(&signal, None), 1);
-        let disconnected = Arc::new(AtomicBool::new(false));
-
-        let sender = {
-            let signal = signal.clone();
-            let disconnected = disconnected.clone();
-            let connection = connection.clone();
-            loom::thread::spawn(move || {
-                let first = send(&signal, None);
-                let after = disconnected.load(Ordering::SeqCst) || !connection.is_connected();
-                let second = send(&signal, None);
-                (first, after, second)
-            })
-        };
-        connection.disconnect();
-        disconnected.store(true, Ordering::SeqCst);
-        let (first, began_after_disconnect, second) = sender.join().unwrap();
-
-        let counted = runs.load(Ordering::SeqCst);
-        assert_eq!(1 + first + second, counted, "the count is exactly the runs");
-        if began_after_disconnect {
-            assert_eq!(
-                second, 0,
-                "a send that began after the disconnection never runs it"
-            );
-        }
+        let (disconnected, signal) =
+            race_a_change_against_two_unfiltered_sends(Connection::disconnect, |connection| {
+                !connection.is_connected()
+            });
+        assert!(disconnected);
         assert_eq!(send(&signal, None), 0);
     });
 }
