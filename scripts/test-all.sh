@@ -21,8 +21,11 @@ cargo test --doc
 step "loom models of the routing table (scripts/loom.sh, preemption bound 3)"
 ./scripts/loom.sh
 
-step "AddressSanitizer and LeakSanitizer over the core's tests (scripts/sanitize.sh; skipped without nightly)"
+step "AddressSanitizer and LeakSanitizer over the core's tests (scripts/sanitize.sh; installs nightly if missing)"
 ./scripts/sanitize.sh
+
+step "Miri over the tests of the lent event, the core's unsafe code (scripts/miri.sh)"
+./scripts/miri.sh
 
 step "the fuzz target against the reference model (scripts/fuzz.sh; skipped without nightly and cargo-fuzz)"
 FUZZ_SECS="${FUZZ_SECS:-30}" ./scripts/fuzz.sh

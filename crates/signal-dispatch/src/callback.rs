@@ -189,6 +189,9 @@ struct Body<E: ?Sized> {
     /// send calls it through [`Erased::call`], its result returned in
     /// registers rather than as an [`Invocation`] through memory.
     sync: bool,
+    /// A `sync` callable that borrows the event (never clones it itself):
+    /// an inline send can lend it one from its stack frame.
+    borrows: bool,
     erased: E,
 }
 
@@ -208,6 +211,7 @@ impl<A: 'static, K: 'static, R: 'static> Callback<A, K, R> {
             body: Box::new(Body {
                 kind: Kind::Sink,
                 sync: false,
+                borrows: false,
                 erased: SinkBody(sink),
             }),
         }
@@ -245,6 +249,13 @@ impl<A: 'static, K: 'static, R: 'static> Callback<A, K, R> {
     /// an async one returns its future). A sink is fed instead.
     pub(crate) fn invoke(&self, owner: Owner, event: &Event<A, K, R>) -> Invocation<R> {
         self.body.erased.invoke(owner, event)
+    }
+
+    /// Whether the callback is strong, sync, and borrows the event: an
+    /// inline send can lend it one ([`Lent`](crate::event::Lent)).
+    #[inline(always)]
+    pub(crate) fn borrows_event(&self) -> bool {
+        self.body.borrows
     }
 
     /// Whether the callback is strong and sync: [`call`](Self::call) runs it.
@@ -352,6 +363,10 @@ trait Invoke<T, A, K, R, M>: Send + Sync + 'static {
     /// Whether `invoke` always returns [`Invocation::Ready`].
     const SYNC: bool = true;
 
+    /// Whether the callable only borrows the event (a sync kind taking
+    /// `&Event`): it never clones it.
+    const BORROWS: bool = false;
+
     fn invoke(&self, owner: T, event: &Event<A, K, R>) -> Invocation<R>;
 
     /// A sync kind's result, returned directly. Async kinds are never run
@@ -382,6 +397,8 @@ where
     F: Fn(&Event<A, K, R>) -> O + Send + Sync + 'static,
     O: Outcome<R>,
 {
+    const BORROWS: bool = true;
+
     fn invoke(&self, (): (), event: &Event<A, K, R>) -> Invocation<R> {
         Invocation::Ready(self.run((), event))
     }
@@ -501,6 +518,7 @@ where
             body: Box::new(Body {
                 kind: Kind::Strong,
                 sync: <F as Invoke<(), A, K, R, M>>::SYNC,
+                borrows: <F as Invoke<(), A, K, R, M>>::BORROWS,
                 erased: Strong {
                     call: self,
                     _kind: PhantomData,
@@ -636,6 +654,7 @@ where
             body: Box::new(Body {
                 kind: Kind::Weak,
                 sync: false,
+                borrows: false,
                 erased: WeakCallback {
                     owner: self.owner,
                     method: self.method,

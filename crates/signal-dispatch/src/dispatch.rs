@@ -27,6 +27,7 @@ use crate::event::{Delivery, Event};
 use crate::flight::Permit;
 use crate::picks::{Picked, Picks};
 use crate::router::{Key, Slot, Snapshot};
+use crate::signal::Signal;
 use crate::sync::Arc;
 
 pub(crate) type CallbackSlot<A, K, R> = Slot<Callback<A, K, R>, K>;
@@ -115,15 +116,6 @@ where
         }
     }
 
-    /// [`finish`](Self::finish) for a failed call, kept out of the loops
-    /// that call it: failures are rare, and their handling inlined would
-    /// take registers from every call.
-    #[cold]
-    #[inline(never)]
-    fn fail(&mut self, id: ConnectionId, cause: Cause, outcomes: &mut impl Outcomes<R>) {
-        self.finish(id, Err(cause), outcomes);
-    }
-
     /// Accounts for one call's outcome, handing it to `outcomes`.
     fn finish(
         &mut self,
@@ -132,7 +124,7 @@ where
         outcomes: &mut impl Outcomes<R>,
     ) {
         self.finished += 1;
-        hand_over(self.delivery(), id, result, outcomes);
+        hand_over(&self.delivery().signal, id, result, outcomes);
     }
 }
 
@@ -147,11 +139,11 @@ where
     }
 }
 
-/// Hands one call's outcome of `delivery` to `outcomes`, counting a failure.
-/// (Inlined: once per callback, like [`Ticket::run`].)
+/// Hands one call's outcome, in a send of `signal`, to `outcomes`, counting
+/// a failure. (Inlined: once per callback, like [`Ticket::run`].)
 #[inline(always)]
 fn hand_over<A, K, R>(
-    delivery: &Delivery<A, K, R>,
+    signal: &Signal<A, K, R>,
     id: ConnectionId,
     result: Result<R, Cause>,
     outcomes: &mut impl Outcomes<R>,
@@ -163,7 +155,6 @@ fn hand_over<A, K, R>(
     match result {
         Ok(value) => outcomes.value(id, value),
         Err(cause) => {
-            let signal = &delivery.signal;
             signal.inner().counters.failed();
             outcomes.failure(Failure::new(id, signal.name(), cause));
         }
@@ -394,7 +385,7 @@ where
     fn finish(&mut self, id: ConnectionId, result: Result<R, Cause>) -> Poll<()> {
         self.ticket.finished += 1;
         let delivery = self.ticket.delivery();
-        hand_over(delivery, id, result, &mut ToSender(delivery));
+        hand_over(&delivery.signal, id, result, &mut ToSender(delivery));
         self.permit = None;
         Poll::Ready(())
     }
@@ -433,7 +424,7 @@ pub(crate) fn start_all<A, K, R, S>(
 /// [`start_all`] for calls with no owner and no permit, given as their
 /// slots: the commonest calls, in a loop of their own, where a strong sync
 /// callback (the commonest of all) is called directly, its result returned
-/// in registers, and a failure handled out of line ([`Ticket::fail`]).
+/// in registers, and a failure handled out of line ([`fail`]).
 #[inline]
 pub(crate) fn start_plain<A, K, R>(
     ticket: &mut Ticket<A, K, R>,
@@ -446,24 +437,70 @@ pub(crate) fn start_plain<A, K, R>(
     R: Send + 'static,
 {
     for slot in slots {
-        let callback = slot.target();
-        if callback.is_sync() {
-            // A strong sync callable, the commonest: its result comes back
-            // in registers, with no owner or permit to drop and no kind of
-            // invocation to match.
-            let event = &ticket.event;
-            match std::panic::catch_unwind(AssertUnwindSafe(|| callback.call(event))) {
-                Ok(Ok(value)) => {
-                    ticket.finished += 1;
-                    outcomes.value(slot.id(), value);
-                }
-                Ok(Err(error)) => ticket.fail(slot.id(), Cause::Error(error), outcomes),
-                Err(payload) => ticket.fail(slot.id(), Cause::Panic(payload), outcomes),
-            }
+        if slot.target().is_sync() {
+            call_sync(slot, &ticket.event, outcomes);
+            ticket.finished += 1;
         } else if let Some(call) = ticket.run(slot, None, None, outcomes) {
             running.get_or_insert_with(Running::new).push(call);
         }
     }
+}
+
+/// Runs the calls of an inline send whose callbacks all borrow the event
+/// (each [`borrows_event`](Callback::borrows_event), so sync) with its
+/// event, lent: no ticket, since every call is over on return.
+#[inline]
+pub(crate) fn call_lent<A, K, R>(
+    event: &Event<A, K, R>,
+    slots: &[impl Borrow<CallbackSlot<A, K, R>>],
+    outcomes: &mut impl Outcomes<R>,
+) where
+    A: Send + Sync + 'static,
+    K: Key,
+    R: Send + 'static,
+{
+    for slot in slots {
+        call_sync(slot.borrow(), event, outcomes);
+    }
+}
+
+/// Runs a strong sync callback ([`is_sync`](Callback::is_sync)), the
+/// commonest: its result comes back in registers, with no owner or permit
+/// to drop and no kind of invocation to match, and a failure is handled
+/// out of line ([`fail`]). (Inlined: once per callback.)
+#[inline(always)]
+fn call_sync<A, K, R>(
+    slot: &CallbackSlot<A, K, R>,
+    event: &Event<A, K, R>,
+    outcomes: &mut impl Outcomes<R>,
+) where
+    A: Send + Sync + 'static,
+    K: Key,
+    R: Send + 'static,
+{
+    match std::panic::catch_unwind(AssertUnwindSafe(|| slot.target().call(event))) {
+        Ok(Ok(value)) => outcomes.value(slot.id(), value),
+        Ok(Err(error)) => fail(event.signal(), slot.id(), Cause::Error(error), outcomes),
+        Err(payload) => fail(event.signal(), slot.id(), Cause::Panic(payload), outcomes),
+    }
+}
+
+/// [`hand_over`] for a failed call, kept out of the loops that call it:
+/// failures are rare, and their handling inlined would take registers from
+/// every call.
+#[cold]
+#[inline(never)]
+fn fail<A, K, R>(
+    signal: &Signal<A, K, R>,
+    id: ConnectionId,
+    cause: Cause,
+    outcomes: &mut impl Outcomes<R>,
+) where
+    A: Send + Sync + 'static,
+    K: Key,
+    R: Send + 'static,
+{
+    hand_over(signal, id, Err(cause), outcomes);
 }
 
 /// Drives the async calls [`start_all`] left running to their outcomes.

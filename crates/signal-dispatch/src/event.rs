@@ -2,6 +2,8 @@
 
 use std::any::Any;
 use std::fmt;
+use std::ptr::NonNull;
+use std::sync::OnceLock;
 
 use futures::channel::mpsc::UnboundedSender;
 
@@ -18,6 +20,13 @@ use crate::sync::{Arc, AtomicUsize, Ordering};
 /// Every callback of one send shares the same event data (cloning an
 /// `Event` is one reference-count increment; the arguments are never copied
 /// per callback).
+///
+/// An inline send with the signal's default arguments whose callbacks all
+/// borrow the event (strong sync callables taking `&Event`, see
+/// [`Handler`](crate::Handler)) allocates no event: it lends its callbacks
+/// one from its own stack frame. If one of them clones it (to keep it), the
+/// first clone copies the event data (the signal handle, the senders and
+/// keys) to the heap, once per send, and every clone shares that copy.
 ///
 /// # Examples
 ///
@@ -43,7 +52,81 @@ use crate::sync::{Arc, AtomicUsize, Ordering};
 /// # }
 /// ```
 pub struct Event<A = (), K = String, R = ()> {
-    delivery: Arc<Delivery<A, K, R>>,
+    handle: Handle<A, K, R>,
+}
+
+/// Where an event's data lives.
+enum Handle<A, K, R> {
+    /// In a send's shared state, held by reference count.
+    Shared(Arc<Delivery<A, K, R>>),
+    /// In a [`Lent`] event of an inline send (its type erased: it borrows),
+    /// which outlives this handle: a lent handle is only ever made by
+    /// [`Lent::lend`], which drops it before it returns, and is never handed
+    /// out by value (its clones are shared).
+    Lent(NonNull<u8>),
+}
+
+// SAFETY: a shared handle is an `Arc` of the delivery, and a lent one
+// borrows what a delivery would own (its signal, senders and keys) plus a
+// cell of an `Arc` of one: given a delivery that can be sent and shared,
+// every part can be reached from any thread.
+#[allow(unsafe_code)]
+unsafe impl<A, K, R> Send for Event<A, K, R> where Delivery<A, K, R>: Send + Sync {}
+// SAFETY: as for `Send`; a lent event's cell is a `OnceLock`, safe to fill
+// from several threads at once.
+#[allow(unsafe_code)]
+unsafe impl<A, K, R> Sync for Event<A, K, R> where Delivery<A, K, R>: Send + Sync {}
+
+/// The event of an inline send, lent from its stack frame to sync callbacks
+/// ([`lend`](Self::lend)): no allocation, unless the event is cloned.
+pub(crate) struct Lent<'s, A, K, R> {
+    signal: &'s Signal<A, K, R>,
+    senders: &'s [Sender],
+    keys: &'s [K],
+    /// How the keys are copied (an `Event` clones whatever its key type).
+    copy_keys: fn(&[K]) -> Named<K>,
+    /// A copy of the event data that clones share, made by the first.
+    shared: OnceLock<Arc<Delivery<A, K, R>>>,
+}
+
+impl<'s, A, K, R> Lent<'s, A, K, R> {
+    /// The event of a send of `signal` naming `senders` and `keys`, with
+    /// the signal's default arguments.
+    pub(crate) fn new(signal: &'s Signal<A, K, R>, senders: &'s [Sender], keys: &'s [K]) -> Self
+    where
+        K: Clone,
+    {
+        Lent {
+            signal,
+            senders,
+            keys,
+            copy_keys: |keys| keys.iter().cloned().collect(),
+            shared: OnceLock::new(),
+        }
+    }
+
+    /// Runs `f` with the event, lent: the event it gets cannot outlive the
+    /// call (it is dropped here; only its clones, which are shared, can).
+    #[inline]
+    pub(crate) fn lend<T>(&self, f: impl FnOnce(&Event<A, K, R>) -> T) -> T {
+        let event = Event {
+            handle: Handle::Lent(NonNull::from(self).cast::<u8>()),
+        };
+        f(&event)
+    }
+
+    /// The shared copy clones of the event hold, made at the first.
+    fn share(&self) -> Arc<Delivery<A, K, R>> {
+        self.shared
+            .get_or_init(|| {
+                Arc::new(Delivery::detached(
+                    self.signal.clone(),
+                    self.senders.iter().cloned().collect(),
+                    (self.copy_keys)(self.keys),
+                ))
+            })
+            .clone()
+    }
 }
 
 /// One send, shared by all its callbacks: the event data they see, and the
@@ -131,60 +214,121 @@ where
     }
 }
 
+impl<A, K, R> Delivery<A, K, R> {
+    /// The event data of a send, with no send to account for: what the
+    /// clones of a [`Lent`] event share.
+    fn detached(signal: Signal<A, K, R>, senders: Named<Sender>, keys: Named<K>) -> Self {
+        Delivery {
+            signal,
+            senders,
+            keys,
+            args: None,
+            reporter: None,
+            remaining: AtomicUsize::new(0),
+            completed: AtomicUsize::new(0),
+        }
+    }
+}
+
 impl<A, K, R> Event<A, K, R> {
+    /// The event of a send's shared state.
     pub(crate) fn new(delivery: Arc<Delivery<A, K, R>>) -> Self {
-        Event { delivery }
+        Event {
+            handle: Handle::Shared(delivery),
+        }
     }
 
-    /// The send this event belongs to.
+    /// The send's shared state, asked only of events that are not lent:
+    /// those of tickets and subscriptions, made by [`new`](Self::new).
     pub(crate) fn delivery(&self) -> &Arc<Delivery<A, K, R>> {
-        &self.delivery
+        match &self.handle {
+            Handle::Shared(delivery) => delivery,
+            Handle::Lent(_) => unreachable!("a lent event has no shared state"),
+        }
+    }
+
+    /// The lent event this one is, if it is.
+    #[inline(always)]
+    fn lent(&self) -> Option<&Lent<'_, A, K, R>> {
+        match &self.handle {
+            Handle::Shared(_) => None,
+            // SAFETY: a lent handle points to a `Lent` of the same types that
+            // outlives it (see `Handle`), so for as long as `self` is
+            // borrowed.
+            #[allow(unsafe_code)]
+            Handle::Lent(lent) => Some(unsafe { lent.cast::<Lent<'_, A, K, R>>().as_ref() }),
+        }
     }
 
     /// The signal that was sent (compare with `==`: signals are equal when
     /// they are the same signal).
     pub fn signal(&self) -> &Signal<A, K, R> {
-        &self.delivery.signal
+        match self.lent() {
+            Some(lent) => lent.signal,
+            None => &self.shared().signal,
+        }
     }
 
     /// The senders the send named, in the order it named them.
     pub fn senders(&self) -> &[Sender] {
-        &self.delivery.senders
+        match self.lent() {
+            Some(lent) => lent.senders,
+            None => &self.shared().senders,
+        }
     }
 
     /// The first sender that is a `T`, if any.
     pub fn sender<T: Any + Send + Sync>(&self) -> Option<Arc<T>> {
-        self.delivery.senders.iter().find_map(Sender::downcast)
+        self.senders().iter().find_map(Sender::downcast)
     }
 
     /// The keys the send named, in the order it named them.
     pub fn keys(&self) -> &[K] {
-        &self.delivery.keys
+        match self.lent() {
+            Some(lent) => lent.keys,
+            None => &self.shared().keys,
+        }
     }
 
     /// The send's arguments: the signal's defaults, or what the send gave.
     pub fn args(&self) -> &A {
-        match &self.delivery.args {
-            Some(args) => args,
-            None => &self.delivery.signal.inner().defaults,
+        match self.lent() {
+            Some(lent) => &lent.signal.inner().defaults,
+            None => {
+                let delivery = self.shared();
+                match &delivery.args {
+                    Some(args) => args,
+                    None => &delivery.signal.inner().defaults,
+                }
+            }
         }
+    }
+
+    /// The shared state of an event known not to be lent.
+    #[inline(always)]
+    fn shared(&self) -> &Delivery<A, K, R> {
+        self.delivery()
     }
 }
 
 impl<A, K, R> Clone for Event<A, K, R> {
+    /// One reference-count increment; a lent event's first clone also
+    /// copies its data to the heap (see [`Event`]).
     fn clone(&self) -> Self {
-        Event {
-            delivery: self.delivery.clone(),
-        }
+        let delivery = match self.lent() {
+            Some(lent) => lent.share(),
+            None => self.delivery().clone(),
+        };
+        Event::new(delivery)
     }
 }
 
 impl<A: fmt::Debug, K: fmt::Debug, R> fmt::Debug for Event<A, K, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Event")
-            .field("signal", &self.delivery.signal)
-            .field("senders", &self.delivery.senders)
-            .field("keys", &self.delivery.keys)
+            .field("signal", self.signal())
+            .field("senders", &self.senders())
+            .field("keys", &self.keys())
             .field("args", self.args())
             .finish()
     }

@@ -1093,12 +1093,25 @@ impl<'a, K: Key> KeySet<'a, K> {
 pub(crate) struct Snapshot<T, K> {
     version: u64,
     pub(crate) slots: Vec<Arc<Slot<T, K>>>,
-    /// Whether every target is plain to its user (to sends: a strong
-    /// callback), worked out once, by the first user that asks.
-    pub(crate) plain: std::sync::OnceLock<bool>,
+    /// How plain the targets are to their user, worked out once, by the
+    /// first user that asks.
+    pub(crate) plain: std::sync::OnceLock<Plain>,
     /// The router's state sequence (always even) at which every slot was
     /// last seen plainly selectable, or [`NEVER_PLAIN`] (odd).
     plain_at: AtomicU64,
+}
+
+/// How plain the targets of a [`Snapshot`] are to their user (to sends: a
+/// strong callback is plain, and a strong sync one borrowing the event also
+/// runs at once, with the event lent).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Plain {
+    /// Some are not plain.
+    Not,
+    /// All are plain.
+    All,
+    /// All are plain and run at once.
+    AllAtOnce,
 }
 
 /// [`Snapshot::plain_at`] before any look: odd, so it matches no sequence.

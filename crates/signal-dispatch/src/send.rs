@@ -18,14 +18,14 @@ use crate::callback::Callback;
 use crate::connection::ConnectionId;
 use crate::dispatch::{
     Call, CallbackSlot, CallbackSnapshot, Calls, Finished, Outcomes, RunBatch, Ticket, ToSender,
-    drain, pending_ids, poll_drain, run_all, run_one, start_all, start_plain,
+    call_lent, drain, pending_ids, poll_drain, run_all, run_one, start_all, start_plain,
 };
 use crate::error::{SendError, Unsent};
-use crate::event::{Delivery, Event};
+use crate::event::{Delivery, Event, Lent};
 use crate::mode::Mode;
 use crate::picks::{Picked, PickedCall, Picks, SnapshotSlot};
 use crate::report::Report;
-use crate::router::{Key, Selection};
+use crate::router::{Key, Plain, Selection};
 use crate::sender::Sender;
 use crate::signal::Signal;
 use crate::spawn::Resolved;
@@ -720,16 +720,28 @@ where
     fn start_unfiltered_inline(&mut self, run: &mut InlineRun<A, K, R>) {
         let inner = self.signal.inner();
         let snapshot = inner.router.unfiltered_snapshot();
-        let (mut picks, mut sinks) = (Picks::new(snapshot.slots.len()), Vec::new());
+        let slots = &snapshot.slots;
+        if self.args.is_none()
+            && plainness(&snapshot) == Plain::AllAtOnce
+            && inner.router.plain_prefix(&snapshot) == slots.len()
+        {
+            // The commonest send: every slot is a strong sync callback,
+            // plainly selectable, and the event holds nothing of the send's
+            // own, so it is lent, not made, and nothing is picked.
+            run.report.scheduled = slots.len();
+            run.report.reserve(slots.len());
+            return self.call_lent(run, slots);
+        }
+        let (mut picks, mut sinks) = (Picks::new(slots.len()), Vec::new());
         self.pick(&snapshot, &mut picks, &mut sinks);
         let count = picks.len();
         run.report.scheduled = count + sinks.len();
         run.report.set_streamed(sinks.len());
         run.report.reserve(count);
-        let mut calls = Picked::new(&snapshot.slots, &mut picks);
+        let mut calls = Picked::new(slots, &mut picks);
         let plain = calls.take_plain();
         if calls.is_empty() {
-            // The commonest send: every call was plain.
+            // Every call was plain.
             self.start_inline(
                 run,
                 &sinks,
@@ -755,13 +767,19 @@ where
         // nothing, so they run from the selection as plain calls, with no
         // plan. (One look at each state: a once-slot, or one blocked or
         // disconnected since it was selected, takes the general path.)
-        if selection
-            .iter()
-            .all(|slot| slot.target().is_strong() && slot.is_persistently_selectable())
-        {
+        let (mut plain, mut at_once) = (true, true);
+        for slot in &selection {
+            let callback = slot.target();
+            plain &= callback.is_strong() && slot.is_persistently_selectable();
+            at_once &= callback.borrows_event();
+        }
+        if plain {
             let count = selection.len();
             run.report.scheduled = count;
             run.report.reserve(count);
+            if at_once && self.args.is_none() {
+                return self.call_lent(run, &selection);
+            }
             return self.start_inline(
                 run,
                 &[],
@@ -785,6 +803,31 @@ where
         run.report.reserve(count);
         let calls = plan.calls.drain(..).map(Call::into_parts);
         self.start_inline(run, &plan.sinks, count, &[], calls);
+    }
+
+    /// Runs an inline send's calls, `plain` ones that are all sync, with
+    /// its event lent ([`Lent`]): the send's event data is its builder's,
+    /// and its bookkeeping, with every call over on return, is the signal's
+    /// counters only. The builder's arguments are `None`: the event holds
+    /// nothing of the send's own.
+    fn call_lent(
+        &mut self,
+        run: &mut InlineRun<A, K, R>,
+        plain: &[impl std::borrow::Borrow<CallbackSlot<A, K, R>>],
+    ) {
+        debug_assert!(
+            self.args.is_none(),
+            "a lent event has the default arguments"
+        );
+        let count = plain.len();
+        if count == 0 {
+            return;
+        }
+        let counters = &self.signal.inner().counters;
+        counters.sent(count, true);
+        let lent = Lent::new(self.signal, &self.senders, &self.keys);
+        lent.lend(|event| call_lent(event, plain, &mut run.report));
+        counters.ended(count);
     }
 
     /// Starts an inline send's `count` calls (unless it reached nothing, as
@@ -835,11 +878,8 @@ where
         // The commonest snapshot holds strong callbacks only: each slot up
         // to the first that is not plainly selectable is a call with no
         // owner, told by one look at its state.
-        let plain = *snapshot
-            .plain
-            .get_or_init(|| slots.iter().all(|slot| slot.target().is_strong()));
         let mut start = 0;
-        if plain {
+        if plainness(snapshot) != Plain::Not {
             start = self.signal.inner().router.plain_prefix(snapshot);
             picks.push_leading(start);
         }
@@ -964,6 +1004,28 @@ where
             senders: std::mem::take(&mut self.senders).into_vec(),
         }
     }
+}
+
+/// How plain the slots of `snapshot` are: strong callbacks (with no owner,
+/// taken by no once-connection), and, if so, strong sync ones borrowing the
+/// event, to which a send can lend it.
+#[inline]
+fn plainness<A, K, R>(snapshot: &CallbackSnapshot<A, K, R>) -> Plain
+where
+    A: Send + Sync + 'static,
+    K: Key,
+    R: Send + 'static,
+{
+    *snapshot.plain.get_or_init(|| {
+        let slots = &snapshot.slots;
+        if !slots.iter().all(|slot| slot.target().is_strong()) {
+            Plain::Not
+        } else if slots.iter().all(|slot| slot.target().borrows_event()) {
+            Plain::AllAtOnce
+        } else {
+            Plain::All
+        }
+    })
 }
 
 /// The subscriptions a snapshot send feeds.

@@ -1,0 +1,192 @@
+//! The event callbacks receive, in the sends that lend it from their stack
+//! frame rather than allocate it (inline sends with the default arguments to
+//! strong sync callbacks): what the callbacks see, and what clones kept past
+//! the send hold.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use signal_dispatch::{Event, Filter, Mode, Signal};
+
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Args {
+    level: u8,
+}
+
+type Seen = Event<Args, String, ()>;
+
+fn inline_signal() -> Signal<Args> {
+    Signal::builder(Args { level: 7 })
+        .mode(Mode::Inline)
+        .name("lent")
+        .build()
+}
+
+/// Whether `event` holds what the sends of these tests hold: `signal`, the
+/// key "news" and the sender "Ashley", and the default arguments.
+fn is_the_sent_event(event: &Seen, signal: &Signal<Args>) -> bool {
+    event.signal() == signal
+        && event.keys() == ["news"]
+        && event.senders().len() == 1
+        && event.sender::<&str>().as_deref() == Some(&"Ashley")
+        && event.args() == &Args { level: 7 }
+}
+
+#[test]
+fn events_are_static_and_can_cross_threads() {
+    fn assert_send_sync_static<T: Send + Sync + 'static>() {}
+    assert_send_sync_static::<Event>();
+    assert_send_sync_static::<Seen>();
+}
+
+#[test]
+fn borrowing_callbacks_see_the_whole_event_in_keyed_and_unfiltered_sends() {
+    let signal = inline_signal();
+    let ashley = Arc::new("Ashley");
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    {
+        let (seen, this) = (seen.clone(), signal.clone());
+        signal.connect_filtered(Filter::new().key("news"), move |event: &Seen| {
+            seen.lock()
+                .unwrap()
+                .push(("keyed", is_the_sent_event(event, &this)));
+        });
+    }
+    {
+        let (seen, this) = (seen.clone(), signal.clone());
+        signal.connect(move |event: &Seen| {
+            // Reached by both sends, keyed and not.
+            let bare = event.signal() == &this
+                && event.keys().is_empty()
+                && event.senders().is_empty()
+                && event.args().level == 7;
+            let keyed = is_the_sent_event(event, &this);
+            seen.lock().unwrap().push(("unfiltered", bare || keyed));
+        });
+    }
+    let report = signal.send().key("news").sender(&ashley).call().unwrap();
+    assert_eq!(report.scheduled(), 2);
+    assert_eq!(signal.send().call().unwrap().scheduled(), 1);
+    let mut seen = std::mem::take(&mut *seen.lock().unwrap());
+    seen.sort();
+    assert_eq!(
+        seen,
+        [("keyed", true), ("unfiltered", true), ("unfiltered", true)]
+    );
+}
+
+/// Sends "news" from Ashley to `signal` and returns the events its
+/// callbacks kept, checking each holds the send's data, and that they share
+/// one copy of it (the sender is held by us and by that copy only).
+fn kept_after_one_send(signal: &Signal<Args>, kept: &Mutex<Vec<Seen>>) -> usize {
+    let ashley = Arc::new("Ashley");
+    let report = signal.send().key("news").sender(&ashley).call().unwrap();
+    assert!(report.is_success());
+    let kept = std::mem::take(&mut *kept.lock().unwrap());
+    assert!(kept.iter().all(|event| is_the_sent_event(event, signal)));
+    assert_eq!(Arc::strong_count(&ashley), 2);
+    let count = kept.len();
+    drop(kept);
+    assert_eq!(Arc::strong_count(&ashley), 1);
+    count
+}
+
+#[test]
+fn clones_kept_past_a_lent_send_hold_its_data_and_share_one_copy() {
+    // Borrowing callbacks only, each cloning the event twice: the send
+    // lends it, and the first clone copies it to the heap.
+    let signal = inline_signal();
+    let kept: Arc<Mutex<Vec<Seen>>> = Arc::default();
+    for _ in 0..3 {
+        let kept = kept.clone();
+        signal.connect_filtered(Filter::new().key("news"), move |event: &Seen| {
+            let mut kept = kept.lock().unwrap();
+            kept.push(event.clone());
+            kept.push(event.clone());
+        });
+    }
+    assert_eq!(kept_after_one_send(&signal, &kept), 6);
+}
+
+#[test]
+fn callbacks_taking_the_event_by_value_share_it_with_borrowing_ones() {
+    let signal = inline_signal();
+    let kept: Arc<Mutex<Vec<Seen>>> = Arc::default();
+    for _ in 0..3 {
+        let by_value = kept.clone();
+        signal.connect_filtered(Filter::new().key("news"), move |event: Seen| {
+            by_value.lock().unwrap().push(event);
+        });
+        let kept = kept.clone();
+        signal.connect_filtered(Filter::new().key("news"), move |event: &Seen| {
+            kept.lock().unwrap().push(event.clone());
+        });
+    }
+    assert_eq!(kept_after_one_send(&signal, &kept), 6);
+}
+
+#[test]
+fn clones_made_on_several_threads_at_once_share_one_copy() {
+    let signal = inline_signal();
+    let ashley = Arc::new("Ashley");
+    let kept: Arc<Mutex<Vec<Seen>>> = Arc::default();
+    {
+        let kept = kept.clone();
+        signal.connect_filtered(Filter::new().key("news"), move |event: &Seen| {
+            std::thread::scope(|scope| {
+                for _ in 0..4 {
+                    scope.spawn(|| kept.lock().unwrap().push(event.clone()));
+                }
+            });
+        });
+    }
+    signal.send().key("news").sender(&ashley).call().unwrap();
+    let kept = std::mem::take(&mut *kept.lock().unwrap());
+    assert_eq!(kept.len(), 4);
+    assert!(kept.iter().all(|event| is_the_sent_event(event, &signal)));
+    assert_eq!(Arc::strong_count(&ashley), 2);
+}
+
+#[test]
+fn a_lent_send_is_in_flight_while_its_callbacks_run_and_counted_after() {
+    let signal = inline_signal();
+    let in_flight = Arc::new(AtomicUsize::new(usize::MAX));
+    {
+        let (in_flight, this) = (in_flight.clone(), signal.clone());
+        signal.connect(move |_: &Seen| in_flight.store(this.in_flight(), Ordering::SeqCst));
+    }
+    signal.connect(|_: &Seen| Err::<(), _>(std::io::Error::other("refused")));
+    signal.connect(|_: &Seen| -> () { panic!("boom") });
+    let report = signal.send().call().unwrap();
+    assert_eq!(in_flight.load(Ordering::SeqCst), 1);
+    assert_eq!(signal.in_flight(), 0);
+    assert_eq!(report.scheduled(), 3);
+    assert_eq!(report.completed(), 3);
+    let failures = report.failures();
+    assert_eq!(failures.len(), 2);
+    assert!(failures[0].is_error() && failures[1].is_panic());
+    assert!(failures.iter().all(|f| f.signal_name() == Some("lent")));
+    let stats = signal.stats();
+    assert_eq!((stats.sends, stats.scheduled), (1, 3));
+    assert_eq!((stats.completed, stats.failed), (3, 2));
+}
+
+#[test]
+fn a_callback_sending_again_gets_an_event_of_its_own() {
+    let signal = inline_signal();
+    let levels = Arc::new(Mutex::new(Vec::new()));
+    {
+        let (levels, this) = (levels.clone(), signal.clone());
+        signal.connect(move |event: &Seen| {
+            let level = event.args().level;
+            levels.lock().unwrap().push(level);
+            if level == 7 {
+                // Given arguments: this send's event is not lent.
+                this.send().args(Args { level: 8 }).call().unwrap();
+                assert_eq!(event.args().level, 7);
+            }
+        });
+    }
+    signal.send().call().unwrap();
+    assert_eq!(*levels.lock().unwrap(), [7, 8]);
+}
