@@ -23,10 +23,12 @@ use smallvec::SmallVec;
 use crate::callback::{Callback, Invocation, Owner};
 use crate::connection::ConnectionId;
 use crate::error::{CallbackError, Cause, Failure};
-use crate::event::{Delivery, Event};
+use crate::event::{Delivery, Event, Lent};
 use crate::flight::Permit;
 use crate::picks::{Picked, Picks};
 use crate::router::{Key, Slot, Snapshot};
+use crate::send::Named;
+use crate::sender::Sender;
 use crate::signal::Signal;
 use crate::sync::Arc;
 
@@ -255,7 +257,7 @@ pub(crate) trait Outcomes<R> {
 /// The outcomes of a send nobody awaits: values dropped where they are
 /// made, failures to the error hook. (Not a [`ToSender`] asking each time
 /// whether someone listens: the commonest batched task knows no one does.)
-pub(crate) struct Unheard<'a, A, K, R>(pub(crate) &'a Delivery<A, K, R>);
+pub(crate) struct Unheard<'a, A, K, R>(pub(crate) &'a Signal<A, K, R>);
 
 impl<A, K, R> Outcomes<R> for Unheard<'_, A, K, R>
 where
@@ -266,7 +268,7 @@ where
     fn value(&mut self, _: ConnectionId, _: R) {}
 
     fn failure(&mut self, failure: Failure) {
-        self.0.signal.report(failure);
+        self.0.report(failure);
     }
 }
 
@@ -388,6 +390,94 @@ where
         hand_over(&delivery.signal, id, result, &mut ToSender(delivery));
         self.permit = None;
         Poll::Ready(())
+    }
+}
+
+/// The task of a spawned send's only call, to a callback that borrows the
+/// event ([`Callback::borrows_event`]), for a send with the signal's
+/// default arguments that nobody awaits: it holds the event data itself
+/// and lends the event while the callback runs ([`Lent`]), so the send
+/// allocates its task and nothing else. The send is in flight until the
+/// task has run, or is dropped unrun.
+pub(crate) struct RunLent<A, K, R, S>
+where
+    A: Send + Sync + 'static,
+    K: Key,
+    R: Send + 'static,
+{
+    /// The call's slot (owned, or held through a snapshot), until it runs.
+    call: Option<S>,
+    signal: Signal<A, K, R>,
+    senders: Named<Sender>,
+    keys: Named<K>,
+}
+
+impl<A, K, R, S> RunLent<A, K, R, S>
+where
+    A: Send + Sync + 'static,
+    K: Key,
+    R: Send + 'static,
+{
+    /// The task of a call to `slot` in a send of `signal` naming `senders`
+    /// and `keys`, counted as begun by the caller.
+    pub(crate) fn new(
+        slot: S,
+        signal: Signal<A, K, R>,
+        senders: Named<Sender>,
+        keys: Named<K>,
+    ) -> Self {
+        RunLent {
+            call: Some(slot),
+            signal,
+            senders,
+            keys,
+        }
+    }
+}
+
+// No field is ever pinned: the task is `Unpin` whatever it holds.
+impl<A, K, R, S> Unpin for RunLent<A, K, R, S>
+where
+    A: Send + Sync + 'static,
+    K: Key,
+    R: Send + 'static,
+    S: Unpin,
+{
+}
+
+impl<A, K, R, S> Future for RunLent<A, K, R, S>
+where
+    A: Send + Sync + 'static,
+    K: Key,
+    R: Send + 'static,
+    S: Borrow<CallbackSlot<A, K, R>> + Unpin,
+{
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        // `None` only if polled after it completed.
+        if let Some(slot) = this.call.take() {
+            let lent = Lent::new(&this.signal, &this.senders, &this.keys);
+            lent.lend(|event| call_sync(slot.borrow(), event, &mut Unheard(&this.signal)));
+            this.signal.inner().counters.ended(1);
+        }
+        Poll::Ready(())
+    }
+}
+
+impl<A, K, R, S> Drop for RunLent<A, K, R, S>
+where
+    A: Send + Sync + 'static,
+    K: Key,
+    R: Send + 'static,
+{
+    /// Dropped unrun (its spawn refused, or its runtime shutting down): the
+    /// send ends with its call never run.
+    fn drop(&mut self) {
+        if self.call.take().is_some() {
+            self.signal.inner().counters.ended(0);
+        }
     }
 }
 
@@ -623,7 +713,7 @@ where
         {
             let mut calls = Picked::new(&snapshot.slots, &mut picks);
             let plain = calls.take_plain();
-            let outcomes = &mut Unheard(&this.delivery);
+            let outcomes = &mut Unheard(&this.delivery.signal);
             start_plain(&mut this.ticket, plain, outcomes, &mut this.running);
             start_all(&mut this.ticket, &mut calls, outcomes, &mut this.running);
         }
@@ -631,7 +721,7 @@ where
             ready!(poll_drain(
                 &mut this.ticket,
                 running,
-                &mut Unheard(&this.delivery),
+                &mut Unheard(&this.delivery.signal),
                 cx
             ));
             this.running = None;

@@ -304,6 +304,18 @@ impl<A, K, R> Event<A, K, R> {
         }
     }
 
+    /// A clone of a lent event: one sharing the copy of its data (made by
+    /// the first clone). Out of line: the clones of shared events, the
+    /// commonest, stay small.
+    #[cold]
+    #[inline(never)]
+    fn share(&self) -> Self {
+        match self.lent() {
+            Some(lent) => Event::new(lent.share()),
+            None => Event::new(self.delivery().clone()),
+        }
+    }
+
     /// The shared state of an event known not to be lent.
     #[inline(always)]
     fn shared(&self) -> &Delivery<A, K, R> {
@@ -315,11 +327,10 @@ impl<A, K, R> Clone for Event<A, K, R> {
     /// One reference-count increment; a lent event's first clone also
     /// copies its data to the heap (see [`Event`]).
     fn clone(&self) -> Self {
-        let delivery = match self.lent() {
-            Some(lent) => lent.share(),
-            None => self.delivery().clone(),
-        };
-        Event::new(delivery)
+        match &self.handle {
+            Handle::Shared(delivery) => Event::new(delivery.clone()),
+            Handle::Lent(_) => self.share(),
+        }
     }
 }
 

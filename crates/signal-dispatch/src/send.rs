@@ -17,8 +17,8 @@ use smallvec::SmallVec;
 use crate::callback::Callback;
 use crate::connection::ConnectionId;
 use crate::dispatch::{
-    Call, CallbackSlot, CallbackSnapshot, Calls, Finished, Outcomes, RunBatch, Ticket, ToSender,
-    call_lent, drain, pending_ids, poll_drain, run_all, run_one, start_all, start_plain,
+    Call, CallbackSlot, CallbackSnapshot, Calls, Finished, Outcomes, RunBatch, RunLent, Ticket,
+    ToSender, call_lent, drain, pending_ids, poll_drain, run_all, run_one, start_all, start_plain,
 };
 use crate::error::{SendError, Unsent};
 use crate::event::{Delivery, Event, Lent};
@@ -315,6 +315,18 @@ where
         #[cfg(feature = "tracing")]
         let _span =
             tracing::trace_span!("send", signal = inner.name(), fanout = total, ?mode).entered();
+        if let [call] = &calls[..]
+            && mode == Mode::Spawned
+            && sinks.is_empty()
+            && call.owner.is_none()
+            && call.permit.is_none()
+            && call.slot.target().borrows_event()
+            && self.args.is_none()
+        {
+            // As in `schedule_unfiltered`: one call, its event lent.
+            let slot = call.slot.clone();
+            return self.spawn_lent(&executor, slot);
+        }
         let delivery = Arc::new(self.deliver(calls.len(), total, None));
         feed(&delivery, &sinks);
         match mode {
@@ -691,6 +703,21 @@ where
         #[cfg(feature = "tracing")]
         let _span =
             tracing::trace_span!("send", signal = inner.name(), fanout = total, ?mode).entered();
+        if mode == Mode::Spawned
+            && total == 1
+            && picks.len() == 1
+            && self.args.is_none()
+            && plainness(&snapshot) == Plain::AllAtOnce
+        {
+            // A send to one callback borrowing the event: its task holds
+            // the event data, and nothing else is allocated.
+            let index = picks.take().next().map_or(0, |(index, _)| index);
+            let slot = SnapshotSlot {
+                snapshot: snapshot.into_arc(),
+                index,
+            };
+            return self.spawn_lent(executor, slot);
+        }
         let delivery = Arc::new(self.deliver(picks.len(), total, None));
         feed(&delivery, &sinks);
         if picks.is_empty() {
@@ -707,6 +734,35 @@ where
             .map(|()| total)
             .map_err(|(scheduled, source)| SendError::Spawn {
                 scheduled: sinks.len() + scheduled,
+                source,
+            })
+    }
+
+    /// Spawns a send's only call, to a callback borrowing the event, in a
+    /// task holding the event data and lending the event ([`RunLent`]),
+    /// for a send with the default arguments: no delivery is made. Takes
+    /// the senders and keys out of the builder, which is spent.
+    fn spawn_lent<S>(&mut self, executor: &Resolved<'_>, slot: S) -> Result<usize, SendError<A, K>>
+    where
+        S: std::borrow::Borrow<CallbackSlot<A, K, R>> + Unpin + Send + 'static,
+    {
+        debug_assert!(
+            self.args.is_none(),
+            "a lent event has the default arguments"
+        );
+        self.signal.inner().counters.sent(1, true);
+        let task = RunLent::new(
+            slot,
+            self.signal.clone(),
+            std::mem::take(&mut self.senders),
+            std::mem::take(&mut self.keys),
+        );
+        // A refused task is dropped unrun, which ends the send.
+        executor
+            .spawn(task)
+            .map(|()| 1)
+            .map_err(|source| SendError::Spawn {
+                scheduled: 0,
                 source,
             })
     }

@@ -1,12 +1,13 @@
-//! The event callbacks receive, in the sends that lend it from their stack
-//! frame rather than allocate it (inline sends with the default arguments to
-//! strong sync callbacks): what the callbacks see, and what clones kept past
-//! the send hold.
+//! The event callbacks receive, in the sends that lend it rather than
+//! allocate it (sends with the default arguments to callbacks borrowing the
+//! event: inline, from the send's stack frame; spawned to one callback, from
+//! its task): what the callbacks see, what clones kept past the send hold,
+//! and how such a send is accounted for when it runs, fails, or never runs.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use signal_dispatch::{Event, Filter, Mode, Signal};
+use signal_dispatch::{Event, Failure, Filter, Mode, Signal, SpawnError, Task};
 
 #[derive(Clone, Debug, Default, PartialEq)]
 struct Args {
@@ -189,4 +190,113 @@ fn a_callback_sending_again_gets_an_event_of_its_own() {
     }
     signal.send().call().unwrap();
     assert_eq!(*levels.lock().unwrap(), [7, 8]);
+}
+
+/// The failures an error hook saw: whether each was a panic, and the
+/// signal's name.
+type Failures = Arc<Mutex<Vec<(bool, Option<String>)>>>;
+
+/// A spawned signal whose tasks are kept in `tasks`, to be run (or dropped)
+/// by the test, and whose failures go to `failures`.
+fn spawned_signal(tasks: &Arc<Mutex<Vec<Task>>>, failures: &Failures) -> Signal<Args> {
+    let (tasks, failures) = (tasks.clone(), failures.clone());
+    Signal::builder(Args { level: 7 })
+        .mode(Mode::Spawned)
+        .name("lent")
+        .spawner(move |task: Task| {
+            tasks.lock().unwrap().push(task);
+            Ok(())
+        })
+        .on_error(move |failure: &Failure| {
+            let name = failure.signal_name().map(str::to_owned);
+            failures.lock().unwrap().push((failure.is_panic(), name));
+        })
+        .build()
+}
+
+#[test]
+fn a_spawned_send_to_one_borrowing_callback_lends_it_the_whole_event() {
+    let tasks = Arc::default();
+    let failures = Failures::default();
+    let signal = spawned_signal(&tasks, &failures);
+    let kept: Arc<Mutex<Vec<Seen>>> = Arc::default();
+    {
+        let (kept, this) = (kept.clone(), signal.clone());
+        signal.connect_filtered(Filter::new().key("news"), move |event: &Seen| {
+            assert!(is_the_sent_event(event, &this));
+            kept.lock().unwrap().push(event.clone());
+        });
+    }
+    let ashley = Arc::new("Ashley");
+    let sent = signal.send().key("news").sender(&ashley).schedule();
+    assert_eq!(sent.unwrap(), 1);
+    // The task holds the send's sender until it runs, and the send is in
+    // flight.
+    assert_eq!((Arc::strong_count(&ashley), signal.in_flight()), (2, 1));
+    let task = tasks.lock().unwrap().pop().unwrap();
+    futures::executor::block_on(task);
+    assert_eq!(signal.in_flight(), 0);
+    let kept = std::mem::take(&mut *kept.lock().unwrap());
+    assert_eq!(kept.len(), 1);
+    assert!(is_the_sent_event(&kept[0], &signal));
+    // The task is gone; the kept clone holds the one copy.
+    assert_eq!(Arc::strong_count(&ashley), 2);
+    drop(kept);
+    assert_eq!(Arc::strong_count(&ashley), 1);
+    let stats = signal.stats();
+    assert_eq!((stats.sends, stats.scheduled, stats.completed), (1, 1, 1));
+    assert!(failures.lock().unwrap().is_empty());
+}
+
+#[test]
+fn a_spawned_lent_send_reports_its_failure_to_the_error_hook() {
+    let tasks = Arc::default();
+    let failures = Failures::default();
+    let signal = spawned_signal(&tasks, &failures);
+    signal.connect(|_: &Seen| -> () { panic!("boom") });
+    assert_eq!(signal.send().schedule().unwrap(), 1);
+    let task = tasks.lock().unwrap().pop().unwrap();
+    futures::executor::block_on(task);
+    assert_eq!(*failures.lock().unwrap(), [(true, Some("lent".into()))]);
+    let stats = signal.stats();
+    assert_eq!((stats.completed, stats.failed), (1, 1));
+    assert_eq!(signal.in_flight(), 0);
+}
+
+#[test]
+fn a_spawned_lent_send_whose_task_never_runs_ends_all_the_same() {
+    let tasks: Arc<Mutex<Vec<Task>>> = Arc::default();
+    let failures = Failures::default();
+    let signal = spawned_signal(&tasks, &failures);
+    let ran = Arc::new(AtomicUsize::new(0));
+    {
+        let ran = ran.clone();
+        signal.connect(move |_: &Seen| {
+            ran.fetch_add(1, Ordering::SeqCst);
+        });
+    }
+    assert_eq!(signal.send().schedule().unwrap(), 1);
+    assert_eq!(signal.in_flight(), 1);
+    // The executor drops the task unrun (as a runtime shutting down does).
+    tasks.lock().unwrap().clear();
+    assert_eq!(signal.in_flight(), 0);
+    futures::executor::block_on(signal.drained());
+    assert_eq!(ran.load(Ordering::SeqCst), 0);
+    let stats = signal.stats();
+    assert_eq!((stats.sends, stats.scheduled, stats.completed), (1, 1, 0));
+}
+
+#[test]
+fn a_spawned_lent_send_refused_by_the_executor_ends_at_once() {
+    let signal: Signal<Args> = Signal::builder(Args::default())
+        .mode(Mode::Spawned)
+        .spawner(|_: Task| Err(SpawnError::new("no room")))
+        .build();
+    signal.connect(|_: &Seen| {});
+    let ashley = Arc::new("Ashley");
+    let error = signal.send().sender(&ashley).schedule().unwrap_err();
+    assert!(error.is_spawn());
+    assert_eq!(error.scheduled(), 0);
+    assert_eq!(signal.in_flight(), 0);
+    assert_eq!(Arc::strong_count(&ashley), 1);
 }
