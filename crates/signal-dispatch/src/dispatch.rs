@@ -393,41 +393,85 @@ where
     }
 }
 
-/// The task of a spawned send's only call, to a callback that borrows the
-/// event ([`Callback::borrows_event`]), for a send with the signal's
-/// default arguments that nobody awaits: it holds the event data itself
-/// and lends the event while the callback runs ([`Lent`]), so the send
-/// allocates its task and nothing else. The send is in flight until the
-/// task has run, or is dropped unrun.
-pub(crate) struct RunLent<A, K, R, S>
+/// The task of a send nobody awaits, with the signal's default arguments,
+/// whose calls (one, or a batch) are all to callbacks that borrow the event
+/// ([`Callback::borrows_event`]): it holds the event data itself and lends
+/// the event while the callbacks run ([`Lent`]), so the send allocates its
+/// task and nothing else. The send is in flight until the task has run, or
+/// is dropped unrun.
+pub(crate) struct RunLent<A, K, R, C>
 where
     A: Send + Sync + 'static,
     K: Key,
     R: Send + 'static,
 {
-    /// The call's slot (owned, or held through a snapshot), until it runs.
-    call: Option<S>,
+    /// The calls, until they run.
+    calls: Option<C>,
     signal: Signal<A, K, R>,
     senders: Named<Sender>,
     keys: Named<K>,
 }
 
-impl<A, K, R, S> RunLent<A, K, R, S>
+/// What a [`RunLent`] task calls.
+pub(crate) trait LentCalls<A, K, R> {
+    /// How many calls these are.
+    fn count(&self) -> usize;
+
+    /// Makes them, with the event lent.
+    fn call(&self, event: &Event<A, K, R>, outcomes: &mut impl Outcomes<R>);
+}
+
+/// One call to a slot (owned, or held through a snapshot).
+impl<A, K, R, S> LentCalls<A, K, R> for S
+where
+    A: Send + Sync + 'static,
+    K: Key,
+    R: Send + 'static,
+    S: Borrow<CallbackSlot<A, K, R>>,
+{
+    fn count(&self) -> usize {
+        1
+    }
+
+    fn call(&self, event: &Event<A, K, R>, outcomes: &mut impl Outcomes<R>) {
+        call_sync(self.borrow(), event, outcomes);
+    }
+}
+
+/// A call to each slot of a snapshot, in order: a batch.
+pub(crate) struct EverySlot<A, K, R>(pub(crate) Arc<CallbackSnapshot<A, K, R>>);
+
+impl<A, K, R> LentCalls<A, K, R> for EverySlot<A, K, R>
 where
     A: Send + Sync + 'static,
     K: Key,
     R: Send + 'static,
 {
-    /// The task of a call to `slot` in a send of `signal` naming `senders`
-    /// and `keys`, counted as begun by the caller.
+    fn count(&self) -> usize {
+        self.0.slots.len()
+    }
+
+    fn call(&self, event: &Event<A, K, R>, outcomes: &mut impl Outcomes<R>) {
+        call_lent(event, &self.0.slots, outcomes);
+    }
+}
+
+impl<A, K, R, C> RunLent<A, K, R, C>
+where
+    A: Send + Sync + 'static,
+    K: Key,
+    R: Send + 'static,
+{
+    /// The task of `calls` in a send of `signal` naming `senders` and
+    /// `keys`, counted as begun by the caller.
     pub(crate) fn new(
-        slot: S,
+        calls: C,
         signal: Signal<A, K, R>,
         senders: Named<Sender>,
         keys: Named<K>,
     ) -> Self {
         RunLent {
-            call: Some(slot),
+            calls: Some(calls),
             signal,
             senders,
             keys,
@@ -436,46 +480,45 @@ where
 }
 
 // No field is ever pinned: the task is `Unpin` whatever it holds.
-impl<A, K, R, S> Unpin for RunLent<A, K, R, S>
+impl<A, K, R, C> Unpin for RunLent<A, K, R, C>
 where
     A: Send + Sync + 'static,
     K: Key,
     R: Send + 'static,
-    S: Unpin,
 {
 }
 
-impl<A, K, R, S> Future for RunLent<A, K, R, S>
+impl<A, K, R, C> Future for RunLent<A, K, R, C>
 where
     A: Send + Sync + 'static,
     K: Key,
     R: Send + 'static,
-    S: Borrow<CallbackSlot<A, K, R>> + Unpin,
+    C: LentCalls<A, K, R>,
 {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
         // `None` only if polled after it completed.
-        if let Some(slot) = this.call.take() {
+        if let Some(calls) = this.calls.take() {
             let lent = Lent::new(&this.signal, &this.senders, &this.keys);
-            lent.lend(|event| call_sync(slot.borrow(), event, &mut Unheard(&this.signal)));
-            this.signal.inner().counters.ended(1);
+            lent.lend(|event| calls.call(event, &mut Unheard(&this.signal)));
+            this.signal.inner().counters.ended(calls.count());
         }
         Poll::Ready(())
     }
 }
 
-impl<A, K, R, S> Drop for RunLent<A, K, R, S>
+impl<A, K, R, C> Drop for RunLent<A, K, R, C>
 where
     A: Send + Sync + 'static,
     K: Key,
     R: Send + 'static,
 {
     /// Dropped unrun (its spawn refused, or its runtime shutting down): the
-    /// send ends with its call never run.
+    /// send ends with its calls never run.
     fn drop(&mut self) {
-        if self.call.take().is_some() {
+        if self.calls.take().is_some() {
             self.signal.inner().counters.ended(0);
         }
     }

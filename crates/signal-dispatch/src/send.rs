@@ -17,8 +17,9 @@ use smallvec::SmallVec;
 use crate::callback::Callback;
 use crate::connection::ConnectionId;
 use crate::dispatch::{
-    Call, CallbackSlot, CallbackSnapshot, Calls, Finished, Outcomes, RunBatch, RunLent, Ticket,
-    ToSender, call_lent, drain, pending_ids, poll_drain, run_all, run_one, start_all, start_plain,
+    Call, CallbackSlot, CallbackSnapshot, Calls, EverySlot, Finished, LentCalls, Outcomes,
+    RunBatch, RunLent, Ticket, ToSender, call_lent, drain, pending_ids, poll_drain, run_all,
+    run_one, start_all, start_plain,
 };
 use crate::error::{SendError, Unsent};
 use crate::event::{Delivery, Event, Lent};
@@ -703,20 +704,21 @@ where
         #[cfg(feature = "tracing")]
         let _span =
             tracing::trace_span!("send", signal = inner.name(), fanout = total, ?mode).entered();
-        if mode == Mode::Spawned
-            && total == 1
-            && picks.len() == 1
-            && self.args.is_none()
-            && plainness(&snapshot) == Plain::AllAtOnce
-        {
-            // A send to one callback borrowing the event: its task holds
-            // the event data, and nothing else is allocated.
-            let index = picks.take().next().map_or(0, |(index, _)| index);
-            let slot = SnapshotSlot {
-                snapshot: snapshot.into_arc(),
-                index,
-            };
-            return self.spawn_lent(executor, slot);
+        if self.args.is_none() && plainness(&snapshot) == Plain::AllAtOnce {
+            // Every call is to a callback borrowing the event: the task
+            // holds the event data, and nothing else is allocated. In a
+            // batch, when every slot was picked; spawned, for one call.
+            if mode == Mode::Batched && picks.len() == snapshot.slots.len() {
+                return self.spawn_lent(executor, EverySlot(snapshot.into_arc()));
+            }
+            if mode == Mode::Spawned && picks.len() == 1 {
+                let index = picks.take().next().map_or(0, |(index, _)| index);
+                let slot = SnapshotSlot {
+                    snapshot: snapshot.into_arc(),
+                    index,
+                };
+                return self.spawn_lent(executor, slot);
+            }
         }
         let delivery = Arc::new(self.deliver(picks.len(), total, None));
         feed(&delivery, &sinks);
@@ -738,21 +740,23 @@ where
             })
     }
 
-    /// Spawns a send's only call, to a callback borrowing the event, in a
+    /// Spawns a send's calls, all to callbacks borrowing the event, in one
     /// task holding the event data and lending the event ([`RunLent`]),
-    /// for a send with the default arguments: no delivery is made. Takes
-    /// the senders and keys out of the builder, which is spent.
-    fn spawn_lent<S>(&mut self, executor: &Resolved<'_>, slot: S) -> Result<usize, SendError<A, K>>
+    /// for a send with the default arguments and no subscription: no
+    /// delivery is made. Takes the senders and keys out of the builder,
+    /// which is spent.
+    fn spawn_lent<C>(&mut self, executor: &Resolved<'_>, calls: C) -> Result<usize, SendError<A, K>>
     where
-        S: std::borrow::Borrow<CallbackSlot<A, K, R>> + Unpin + Send + 'static,
+        C: LentCalls<A, K, R> + Send + 'static,
     {
         debug_assert!(
             self.args.is_none(),
             "a lent event has the default arguments"
         );
-        self.signal.inner().counters.sent(1, true);
+        let count = calls.count();
+        self.signal.inner().counters.sent(count, true);
         let task = RunLent::new(
-            slot,
+            calls,
             self.signal.clone(),
             std::mem::take(&mut self.senders),
             std::mem::take(&mut self.keys),
@@ -760,7 +764,7 @@ where
         // A refused task is dropped unrun, which ends the send.
         executor
             .spawn(task)
-            .map(|()| 1)
+            .map(|()| count)
             .map_err(|source| SendError::Spawn {
                 scheduled: 0,
                 source,

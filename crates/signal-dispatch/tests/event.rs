@@ -1,7 +1,7 @@
 //! The event callbacks receive, in the sends that lend it rather than
 //! allocate it (sends with the default arguments to callbacks borrowing the
-//! event: inline, from the send's stack frame; spawned to one callback, from
-//! its task): what the callbacks see, what clones kept past the send hold,
+//! event: inline, from the send's stack frame; batched, or spawned to one
+//! callback, from its task): what the callbacks see, what clones kept past the send hold,
 //! and how such a send is accounted for when it runs, fails, or never runs.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -199,9 +199,14 @@ type Failures = Arc<Mutex<Vec<(bool, Option<String>)>>>;
 /// A spawned signal whose tasks are kept in `tasks`, to be run (or dropped)
 /// by the test, and whose failures go to `failures`.
 fn spawned_signal(tasks: &Arc<Mutex<Vec<Task>>>, failures: &Failures) -> Signal<Args> {
+    signal_in(Mode::Spawned, tasks, failures)
+}
+
+/// [`spawned_signal`] in `mode`.
+fn signal_in(mode: Mode, tasks: &Arc<Mutex<Vec<Task>>>, failures: &Failures) -> Signal<Args> {
     let (tasks, failures) = (tasks.clone(), failures.clone());
     Signal::builder(Args { level: 7 })
-        .mode(Mode::Spawned)
+        .mode(mode)
         .name("lent")
         .spawner(move |task: Task| {
             tasks.lock().unwrap().push(task);
@@ -299,4 +304,37 @@ fn a_spawned_lent_send_refused_by_the_executor_ends_at_once() {
     assert_eq!(error.scheduled(), 0);
     assert_eq!(signal.in_flight(), 0);
     assert_eq!(Arc::strong_count(&ashley), 1);
+}
+
+#[test]
+fn a_batched_lent_send_runs_every_callback_in_one_task_and_ends_once() {
+    let tasks: Arc<Mutex<Vec<Task>>> = Arc::default();
+    let failures = Failures::default();
+    let signal = signal_in(Mode::Batched, &tasks, &failures);
+    let order = Arc::new(Mutex::new(Vec::new()));
+    for n in 0..3 {
+        let (order, this) = (order.clone(), signal.clone());
+        signal.connect(move |event: &Seen| {
+            assert!(event.signal() == &this && event.keys().is_empty());
+            assert_eq!(event.args().level, 7);
+            order.lock().unwrap().push(n);
+        });
+    }
+    signal.connect(|_: &Seen| Err::<(), _>(std::io::Error::other("refused")));
+    assert_eq!(signal.send().schedule().unwrap(), 4);
+    assert_eq!(signal.send().schedule().unwrap(), 4);
+    assert_eq!(tasks.lock().unwrap().len(), 2);
+    assert_eq!(signal.in_flight(), 2);
+    let first = tasks.lock().unwrap().remove(0);
+    futures::executor::block_on(first);
+    assert_eq!(*order.lock().unwrap(), [0, 1, 2]);
+    assert_eq!(*failures.lock().unwrap(), [(false, Some("lent".into()))]);
+    assert_eq!(signal.in_flight(), 1);
+    // The second send's task is dropped unrun: the send ends, nothing ran.
+    tasks.lock().unwrap().clear();
+    assert_eq!(signal.in_flight(), 0);
+    assert_eq!(order.lock().unwrap().len(), 3);
+    let stats = signal.stats();
+    assert_eq!((stats.sends, stats.scheduled), (2, 8));
+    assert_eq!((stats.completed, stats.failed), (4, 1));
 }
