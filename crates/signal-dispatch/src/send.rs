@@ -490,15 +490,10 @@ where
                 // The commonest call, as in `start_unfiltered_inline`, with
                 // its report made here and returned as it is: built in a run
                 // and copied out, it cost a tenth of the send.
-                let slots = &snapshot.slots;
-                let mut report = Report::empty();
-                report.scheduled = slots.len();
-                report.reserve(slots.len());
-                self.call_lent(&mut report, slots);
-                return Ok(report);
+                return Ok(self.call_lent_report(&snapshot.slots));
             }
             let mut run = InlineRun::new();
-            self.start_snapshot_inline(&mut run, &snapshot);
+            self.start_unfiltered_inline(&mut run, &snapshot);
             return Ok(self.finish_call(run));
         }
         let mut run = InlineRun::new();
@@ -586,7 +581,11 @@ where
             return Started::Elsewhere(mode, executor);
         }
         if self.is_unfiltered() {
-            self.start_unfiltered_inline(run);
+            // (Not `call`'s shortcut, which returns the report as it built
+            // it: returned in a `Started` through memory, it costs more than
+            // the run's report moved out.)
+            let snapshot = inner.router.unfiltered_snapshot();
+            self.start_unfiltered_inline(run, &snapshot);
         } else {
             self.start_planned_inline(run);
         }
@@ -786,17 +785,6 @@ where
             })
     }
 
-    /// [`wait_until`](Self::wait_until) for an inline send naming no key
-    /// and no sender, on a signal with no in-flight limit, up to its first
-    /// wait: the callbacks run from the router's snapshot, with no reference
-    /// count per callback; the sync ones are done on return, the async ones
-    /// left running. A plain function, so its state is never part of the
-    /// awaiting future; it fills `run` (fresh) in place (see `pick`).
-    fn start_unfiltered_inline(&mut self, run: &mut InlineRun<A, K, R>) {
-        let snapshot = self.signal.inner().router.unfiltered_snapshot();
-        self.start_snapshot_inline(run, &snapshot);
-    }
-
     /// Whether an unfiltered send from `snapshot` can lend its event: it
     /// has the default arguments, and every slot is a callback borrowing
     /// the event, plainly selectable, so nothing need be picked.
@@ -807,9 +795,14 @@ where
             && self.signal.inner().router.plain_prefix(snapshot) == snapshot.slots.len()
     }
 
-    /// [`start_unfiltered_inline`](Self::start_unfiltered_inline) from
-    /// `snapshot`, already read.
-    fn start_snapshot_inline(
+    /// [`wait_until`](Self::wait_until) for an inline send naming no key
+    /// and no sender, on a signal with no in-flight limit, up to its first
+    /// wait: the callbacks run from the router's snapshot, with no reference
+    /// count per callback; the sync ones are done on return, the async ones
+    /// left running (`snapshot` is the router's, read by the caller). A
+    /// plain function, so its state is never part of the awaiting future;
+    /// it fills `run` (fresh) in place (see `pick`).
+    fn start_unfiltered_inline(
         &mut self,
         run: &mut InlineRun<A, K, R>,
         snapshot: &CallbackSnapshot<A, K, R>,
@@ -893,6 +886,16 @@ where
         run.report.reserve(count);
         let calls = plan.calls.drain(..).map(Call::into_parts);
         self.start_inline(run, &plan.sinks, count, &[], calls);
+    }
+
+    /// [`call_lent`](Self::call_lent) for an unfiltered send to every slot
+    /// of its snapshot, with its report.
+    fn call_lent_report(&mut self, slots: &[Arc<CallbackSlot<A, K, R>>]) -> Report<R> {
+        let mut report = Report::empty();
+        report.scheduled = slots.len();
+        report.reserve(slots.len());
+        self.call_lent(&mut report, slots);
+        report
     }
 
     /// Runs an inline send's calls, `plain` ones that are all sync, with
