@@ -7,7 +7,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use signal_dispatch::{Event, Failure, Filter, Mode, Signal, SpawnError, Task};
+use signal_dispatch::{Event, Failure, Filter, Mode, Signal, SpawnError, Task, WeakSignal};
 
 #[derive(Clone, Debug, Default, PartialEq)]
 struct Args {
@@ -33,6 +33,12 @@ fn is_the_sent_event(event: &Seen, signal: &Signal<Args>) -> bool {
         && event.args() == &Args { level: 7 }
 }
 
+/// The signal a callback compares with, held weakly: a callback holding
+/// its own signal would keep it alive forever (a reference cycle).
+fn upgrade(signal: &WeakSignal<Args>) -> Signal<Args> {
+    signal.upgrade().expect("the test holds its signal")
+}
+
 #[test]
 fn events_are_static_and_can_cross_threads() {
     fn assert_send_sync_static<T: Send + Sync + 'static>() {}
@@ -46,16 +52,17 @@ fn borrowing_callbacks_see_the_whole_event_in_keyed_and_unfiltered_sends() {
     let ashley = Arc::new("Ashley");
     let seen = Arc::new(Mutex::new(Vec::new()));
     {
-        let (seen, this) = (seen.clone(), signal.clone());
+        let (seen, this) = (seen.clone(), signal.downgrade());
         signal.connect_filtered(Filter::new().key("news"), move |event: &Seen| {
             seen.lock()
                 .unwrap()
-                .push(("keyed", is_the_sent_event(event, &this)));
+                .push(("keyed", is_the_sent_event(event, &upgrade(&this))));
         });
     }
     {
-        let (seen, this) = (seen.clone(), signal.clone());
+        let (seen, this) = (seen.clone(), signal.downgrade());
         signal.connect(move |event: &Seen| {
+            let this = upgrade(&this);
             // Reached by both sends, keyed and not.
             let bare = event.signal() == &this
                 && event.keys().is_empty()
@@ -153,8 +160,10 @@ fn a_lent_send_is_in_flight_while_its_callbacks_run_and_counted_after() {
     let signal = inline_signal();
     let in_flight = Arc::new(AtomicUsize::new(usize::MAX));
     {
-        let (in_flight, this) = (in_flight.clone(), signal.clone());
-        signal.connect(move |_: &Seen| in_flight.store(this.in_flight(), Ordering::SeqCst));
+        let in_flight = in_flight.clone();
+        signal.connect(move |event: &Seen| {
+            in_flight.store(event.signal().in_flight(), Ordering::SeqCst)
+        });
     }
     signal.connect(|_: &Seen| Err::<(), _>(std::io::Error::other("refused")));
     signal.connect(|_: &Seen| -> () { panic!("boom") });
@@ -177,13 +186,14 @@ fn a_callback_sending_again_gets_an_event_of_its_own() {
     let signal = inline_signal();
     let levels = Arc::new(Mutex::new(Vec::new()));
     {
-        let (levels, this) = (levels.clone(), signal.clone());
+        let levels = levels.clone();
         signal.connect(move |event: &Seen| {
             let level = event.args().level;
             levels.lock().unwrap().push(level);
             if level == 7 {
                 // Given arguments: this send's event is not lent.
-                this.send().args(Args { level: 8 }).call().unwrap();
+                let signal = event.signal();
+                signal.send().args(Args { level: 8 }).call().unwrap();
                 assert_eq!(event.args().level, 7);
             }
         });
@@ -226,9 +236,9 @@ fn a_spawned_send_to_one_borrowing_callback_lends_it_the_whole_event() {
     let signal = spawned_signal(&tasks, &failures);
     let kept: Arc<Mutex<Vec<Seen>>> = Arc::default();
     {
-        let (kept, this) = (kept.clone(), signal.clone());
+        let (kept, this) = (kept.clone(), signal.downgrade());
         signal.connect_filtered(Filter::new().key("news"), move |event: &Seen| {
-            assert!(is_the_sent_event(event, &this));
+            assert!(is_the_sent_event(event, &upgrade(&this)));
             kept.lock().unwrap().push(event.clone());
         });
     }
@@ -313,9 +323,9 @@ fn a_batched_lent_send_runs_every_callback_in_one_task_and_ends_once() {
     let signal = signal_in(Mode::Batched, &tasks, &failures);
     let order = Arc::new(Mutex::new(Vec::new()));
     for n in 0..3 {
-        let (order, this) = (order.clone(), signal.clone());
+        let (order, this) = (order.clone(), signal.downgrade());
         signal.connect(move |event: &Seen| {
-            assert!(event.signal() == &this && event.keys().is_empty());
+            assert!(event.signal() == &upgrade(&this) && event.keys().is_empty());
             assert_eq!(event.args().level, 7);
             order.lock().unwrap().push(n);
         });

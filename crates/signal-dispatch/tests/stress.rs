@@ -1,7 +1,11 @@
 //! Stress: 8 threads connecting, disconnecting and sending (scheduled, or
-//! called synchronously) at once for a bounded time, with exact accounting. `STRESS_SECS` sets the duration
-//! (2 s by default; the reliability matrix asks for 10).
+//! called synchronously) at once for a bounded time, with exact accounting.
+//! Each mode runs twice: with callbacks taking the event by value and sends
+//! giving arguments, and with callbacks borrowing it and sends leaving the
+//! defaults, the sends that lend their event. `STRESS_SECS` sets the
+//! duration (2 s by default; the reliability matrix asks for 10).
 
+use std::cell::Cell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -33,7 +37,7 @@ impl Rng {
 
 #[test]
 fn eight_threads_connecting_disconnecting_and_sending_account_exactly() {
-    stress(Mode::Spawned);
+    stress(Mode::Spawned, Events::Shared);
 }
 
 /// The same in batched mode, one task per send. (In both modes a send
@@ -41,18 +45,54 @@ fn eight_threads_connecting_disconnecting_and_sending_account_exactly() {
 /// connections, rebuilt as connections come and go.)
 #[test]
 fn eight_threads_connecting_disconnecting_and_sending_in_batches_account_exactly() {
-    stress(Mode::Batched);
+    stress(Mode::Batched, Events::Shared);
 }
 
 /// The same with every send called synchronously (`call`) on the sending
 /// thread: callbacks run on the eight threads themselves.
 #[test]
 fn eight_threads_connecting_disconnecting_and_calling_synchronously_account_exactly() {
-    stress(Mode::Inline);
+    stress(Mode::Inline, Events::Shared);
+}
+
+/// Spawned, with lent events: a send reaching one callback lends it the
+/// event from its task.
+#[test]
+fn eight_threads_sending_lent_events_account_exactly() {
+    stress(Mode::Spawned, Events::Lent);
+}
+
+/// Batched, with lent events: an unfiltered send's task lends every
+/// callback of its snapshot the event.
+#[test]
+fn eight_threads_sending_lent_events_in_batches_account_exactly() {
+    stress(Mode::Batched, Events::Lent);
+}
+
+/// Called, with lent events: each send lends its callbacks the event from
+/// its own stack frame.
+#[test]
+fn eight_threads_calling_with_lent_events_account_exactly() {
+    stress(Mode::Inline, Events::Lent);
+}
+
+/// How the stress's callbacks take the event, and so whether sends lend it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Events {
+    /// By value, from sends giving their sequence number as argument.
+    Shared,
+    /// Borrowed, from sends with the default arguments: a called send's
+    /// sequence number is left in [`CALLING`] for its callbacks instead.
+    Lent,
+}
+
+thread_local! {
+    /// The sequence number of the send this thread is calling (0 if none).
+    static CALLING: Cell<u64> = const { Cell::new(0) };
 }
 
 /// Sends are scheduled in `mode`, or, for [`Mode::Inline`], called.
-fn stress(mode: Mode) {
+fn stress(mode: Mode, events: Events) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .build()
@@ -91,9 +131,11 @@ fn stress(mode: Mode) {
                             let disconnected_at = Arc::new(AtomicU64::new(0));
                             let (d, r, l) =
                                 (disconnected_at.clone(), ran.clone(), late_runs.clone());
-                            let callback = move |event: Event<u64>| {
+                            // A run for a send that began after the disconnect
+                            // returned is late.
+                            let run = move |send: u64| {
                                 let at = d.load(Ordering::SeqCst);
-                                if at != 0 && *event.args() > at {
+                                if at != 0 && send > at {
                                     l.fetch_add(1, Ordering::SeqCst);
                                 }
                                 r.fetch_add(1, Ordering::SeqCst);
@@ -102,7 +144,19 @@ fn stress(mode: Mode) {
                                 0 => Filter::new(),
                                 _ => Filter::new().key(KEYS[rng.below(KEYS.len())]),
                             };
-                            mine.push((signal.connect_filtered(filter, callback), disconnected_at));
+                            let connection = match events {
+                                Events::Shared => signal
+                                    .connect_filtered(filter, move |event: Event<u64>| {
+                                        run(*event.args())
+                                    }),
+                                // Only a called send's number is known here (0,
+                                // never late, for a scheduled one).
+                                Events::Lent => signal
+                                    .connect_filtered(filter, move |_: &Event<u64>| {
+                                        run(CALLING.get())
+                                    }),
+                            };
+                            mine.push((connection, disconnected_at));
                             connects.fetch_add(1, Ordering::Relaxed);
                         }
                         3..=4 if !mine.is_empty() => {
@@ -117,12 +171,17 @@ fn stress(mode: Mode) {
                             let send = sequence.fetch_add(1, Ordering::SeqCst);
                             // One send in four names no key: only the
                             // unfiltered connections receive it.
-                            let mut builder = signal.send().args(send);
+                            let mut builder = signal.send();
+                            if events == Events::Shared {
+                                builder = builder.args(send);
+                            }
                             if rng.below(4) != 0 {
                                 builder = builder.key(KEYS[rng.below(KEYS.len())]);
                             }
                             let count = if mode == Mode::Inline {
+                                CALLING.set(send);
                                 let report = builder.call().unwrap();
+                                CALLING.set(0);
                                 assert!(report.is_success(), "{report:?}");
                                 report.scheduled()
                             } else {
@@ -142,7 +201,7 @@ fn stress(mode: Mode) {
     runtime.block_on(signal.drained());
     let (ran, scheduled) = (ran.load(Ordering::SeqCst), scheduled.load(Ordering::SeqCst));
     eprintln!(
-        "stress ({mode:?}): {} threads, {:?}: {} connects, {} disconnects, {} sends, {} callbacks run",
+        "stress ({mode:?}, {events:?} events): {} threads, {:?}: {} connects, {} disconnects, {} sends, {} callbacks run",
         THREADS,
         duration(),
         connects.load(Ordering::Relaxed),
