@@ -21,10 +21,13 @@ cargo test --doc
 step "loom models of the routing table (scripts/loom.sh, preemption bound 3)"
 ./scripts/loom.sh
 
-step "AddressSanitizer and LeakSanitizer over the core's tests (scripts/sanitize.sh; installs nightly if missing)"
+step "valgrind memcheck over the tests of the lent event, the core's unsafe code (scripts/memcheck.sh)"
+./scripts/memcheck.sh
+
+step "AddressSanitizer and LeakSanitizer over the core's tests (scripts/sanitize.sh; skipped without nightly)"
 ./scripts/sanitize.sh
 
-step "Miri over the tests of the lent event, the core's unsafe code (scripts/miri.sh)"
+step "Miri over the tests of the lent event (scripts/miri.sh; skipped without nightly and miri)"
 ./scripts/miri.sh
 
 step "the fuzz target against the reference model (scripts/fuzz.sh; skipped without nightly and cargo-fuzz)"

@@ -253,7 +253,8 @@
 
 // Denied, not forbidden: `event` allows it for the event a send lends its
 // callbacks from its own stack frame (three items, each with its SAFETY
-// reason; tested under Miri and AddressSanitizer, see RELIABILITY.md).
+// reason; tested under valgrind, Miri and AddressSanitizer, see
+// RELIABILITY.md).
 #![deny(unsafe_code)]
 #![warn(
     missing_docs,
