@@ -1,12 +1,17 @@
 //! Running callbacks: one per task, or many in one task, and accounting for
 //! each outcome — to an awaiting sender, or to the signal's error hook.
 //!
-//! A send's shared state is its [`Delivery`](crate::event::Delivery): one
+//! A send's shared state is its [`Delivery`]: one
 //! allocation holding the event data callbacks see and the bookkeeping of
 //! the send (calls still to finish, the awaiting sender's channel). Each
 //! task holds a [`Ticket`] for the calls it runs; a ticket dropped before
 //! its calls finished (a runtime shutting down drops tasks) settles them as
 //! never run, so nothing waits forever for them.
+//!
+//! A send with the default arguments whose callbacks all borrow the event
+//! has no delivery: it lends the event from its stack frame
+//! ([`call_lent`]) or from its one task ([`RunLent`]), and the signal's
+//! counters are its bookkeeping.
 
 use std::borrow::Borrow;
 use std::future::Future;

@@ -130,7 +130,8 @@ impl<'s, A, K, R> Lent<'s, A, K, R> {
 }
 
 /// One send, shared by all its callbacks: the event data they see, and the
-/// send's bookkeeping (one allocation per send).
+/// send's bookkeeping (one allocation per send, for the sends that do not
+/// lend their event: see [`Lent`]).
 pub(crate) struct Delivery<A, K, R> {
     pub(crate) signal: Signal<A, K, R>,
     pub(crate) senders: Named<Sender>,
