@@ -266,7 +266,7 @@ impl<A, K, R> Event<A, K, R> {
     pub fn signal(&self) -> &Signal<A, K, R> {
         match self.lent() {
             Some(lent) => lent.signal,
-            None => &self.shared().signal,
+            None => &self.delivery().signal,
         }
     }
 
@@ -274,7 +274,7 @@ impl<A, K, R> Event<A, K, R> {
     pub fn senders(&self) -> &[Sender] {
         match self.lent() {
             Some(lent) => lent.senders,
-            None => &self.shared().senders,
+            None => &self.delivery().senders,
         }
     }
 
@@ -287,7 +287,7 @@ impl<A, K, R> Event<A, K, R> {
     pub fn keys(&self) -> &[K] {
         match self.lent() {
             Some(lent) => lent.keys,
-            None => &self.shared().keys,
+            None => &self.delivery().keys,
         }
     }
 
@@ -296,7 +296,7 @@ impl<A, K, R> Event<A, K, R> {
         match self.lent() {
             Some(lent) => &lent.signal.inner().defaults,
             None => {
-                let delivery = self.shared();
+                let delivery = self.delivery();
                 match &delivery.args {
                     Some(args) => args,
                     None => &delivery.signal.inner().defaults,
@@ -315,12 +315,6 @@ impl<A, K, R> Event<A, K, R> {
             Some(lent) => Event::new(lent.share()),
             None => Event::new(self.delivery().clone()),
         }
-    }
-
-    /// The shared state of an event known not to be lent.
-    #[inline(always)]
-    fn shared(&self) -> &Delivery<A, K, R> {
-        self.delivery()
     }
 }
 

@@ -490,7 +490,9 @@ where
                 // The commonest call, as in `start_unfiltered_inline`, with
                 // its report made here and returned as it is: built in a run
                 // and copied out, it cost a tenth of the send.
-                return Ok(self.call_lent_report(&snapshot.slots));
+                let mut report = Report::empty();
+                self.lend_to_every_slot(&mut report, &snapshot.slots);
+                return Ok(report);
             }
             let mut run = InlineRun::new();
             self.start_unfiltered_inline(&mut run, &snapshot);
@@ -581,11 +583,15 @@ where
             return Started::Elsewhere(mode, executor);
         }
         if self.is_unfiltered() {
-            // (Not `call`'s shortcut, which returns the report as it built
-            // it: returned in a `Started` through memory, it costs more than
-            // the run's report moved out.)
+            // The run's report is filled in place, not `call`'s returned
+            // as built: returned in a `Started` through memory, that cost
+            // more than the run's report moved out.
             let snapshot = inner.router.unfiltered_snapshot();
-            self.start_unfiltered_inline(run, &snapshot);
+            if self.is_lendable(&snapshot) {
+                self.lend_to_every_slot(&mut run.report, &snapshot.slots);
+            } else {
+                self.start_unfiltered_inline(run, &snapshot);
+            }
         } else {
             self.start_planned_inline(run);
         }
@@ -799,22 +805,16 @@ where
     /// and no sender, on a signal with no in-flight limit, up to its first
     /// wait: the callbacks run from the router's snapshot, with no reference
     /// count per callback; the sync ones are done on return, the async ones
-    /// left running (`snapshot` is the router's, read by the caller). A
-    /// plain function, so its state is never part of the awaiting future;
-    /// it fills `run` (fresh) in place (see `pick`).
+    /// left running (`snapshot` is the router's, read by the caller, who
+    /// found it not [lendable](Self::is_lendable)). A plain function, so its
+    /// state is never part of the awaiting future; it fills `run` (fresh)
+    /// in place (see `pick`).
     fn start_unfiltered_inline(
         &mut self,
         run: &mut InlineRun<A, K, R>,
         snapshot: &CallbackSnapshot<A, K, R>,
     ) {
         let slots = &snapshot.slots;
-        if self.is_lendable(snapshot) {
-            // The commonest send: the event is lent, not made, and nothing
-            // is picked.
-            run.report.scheduled = slots.len();
-            run.report.reserve(slots.len());
-            return self.call_lent(&mut run.report, slots);
-        }
         let (mut picks, mut sinks) = (Picks::new(slots.len()), Vec::new());
         self.pick(snapshot, &mut picks, &mut sinks);
         let count = picks.len();
@@ -888,14 +888,13 @@ where
         self.start_inline(run, &plan.sinks, count, &[], calls);
     }
 
-    /// [`call_lent`](Self::call_lent) for an unfiltered send to every slot
-    /// of its snapshot, with its report.
-    fn call_lent_report(&mut self, slots: &[Arc<CallbackSlot<A, K, R>>]) -> Report<R> {
-        let mut report = Report::empty();
+    /// [`call_lent`](Self::call_lent) for an unfiltered send whose snapshot
+    /// is [lendable](Self::is_lendable): to every slot, nothing picked. The
+    /// commonest send, its outcomes written into `report` (fresh).
+    fn lend_to_every_slot(&mut self, report: &mut Report<R>, slots: &[Arc<CallbackSlot<A, K, R>>]) {
         report.scheduled = slots.len();
         report.reserve(slots.len());
-        self.call_lent(&mut report, slots);
-        report
+        self.call_lent(report, slots);
     }
 
     /// Runs an inline send's calls, `plain` ones that are all sync, with
