@@ -2,8 +2,11 @@
 //! every way of running them.
 
 use std::collections::BTreeMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
+use arc_swap::ArcSwap;
 use async_event_emitter::AsyncEventEmitter;
 use signal_dispatch::{Event, Mode, Signal};
 use signals2::{Connect0, Emit0};
@@ -163,6 +166,55 @@ pub fn run(
                         for f in &lent {
                             f(&event);
                         }
+                    }
+                })
+            }),
+        ));
+    }
+    if kind == Kind::Inline {
+        // The floor for a dispatcher with our guarantees, inline: connecting
+        // never waits for a send (the callbacks are read from an `ArcSwap`
+        // snapshot, two locked operations), a send can be waited for until
+        // it is over (a counter of sends begun and one of sends ended,
+        // updated around the calls), and a callback's panic is caught. The
+        // event is borrowed from the stack and names the signal; nothing is
+        // reported. What it leaves out: keys, senders, arguments, weak
+        // owners, blocking, statistics, a report.
+        struct BorrowedEvent<'a> {
+            _signal: &'a (),
+            _send: usize,
+        }
+        type EventCallback = Box<dyn Fn(&BorrowedEvent<'_>) + Send + Sync>;
+        let snapshot: ArcSwap<Vec<EventCallback>> = ArcSwap::from_pointee(
+            (0..fanout)
+                .map(|_| {
+                    let done = done.clone();
+                    Box::new(move |_: &BorrowedEvent<'_>| done.hit()) as EventCallback
+                })
+                .collect(),
+        );
+        let (begun, ended) = (AtomicU64::new(0), AtomicU64::new(0));
+        let done = done.clone();
+        samplers.push((
+            "floor_snapshot",
+            Box::new(move || {
+                done.expect(calls);
+                time_per_op(calls, || {
+                    for send in 0..sends {
+                        let callbacks = snapshot.load();
+                        begun.fetch_add(1, Ordering::SeqCst);
+                        let event = BorrowedEvent {
+                            _signal: &(),
+                            _send: send,
+                        };
+                        let mut failed = 0usize;
+                        for f in callbacks.iter() {
+                            if catch_unwind(AssertUnwindSafe(|| f(&event))).is_err() {
+                                failed += 1;
+                            }
+                        }
+                        ended.fetch_add(1, Ordering::SeqCst);
+                        std::hint::black_box(failed);
                     }
                 })
             }),
