@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use arc_swap::ArcSwap;
 use async_event_emitter::AsyncEventEmitter;
@@ -176,7 +176,8 @@ pub fn run(
         // never waits for a send (the callbacks are read from an `ArcSwap`
         // snapshot, two locked operations), a send can be waited for until
         // it is over (a counter of sends begun and one of sends ended,
-        // updated around the calls), and a callback's panic is caught. The
+        // updated around the calls; an ended send looks for a waiter to
+        // wake), and a callback's panic is caught. The
         // event is borrowed from the stack and names the signal; nothing is
         // reported. What it leaves out: keys, senders, arguments, weak
         // owners, blocking, statistics, a report.
@@ -194,6 +195,10 @@ pub fn run(
                 .collect(),
         );
         let (begun, ended) = (AtomicU64::new(0), AtomicU64::new(0));
+        // Tasks waiting for the sends in flight to end: none here, so no
+        // send ever wakes one, but each looks.
+        let waiters = AtomicUsize::new(0);
+        let woken = AtomicU64::new(0);
         let done = done.clone();
         samplers.push((
             "floor_snapshot",
@@ -214,6 +219,9 @@ pub fn run(
                             }
                         }
                         ended.fetch_add(1, Ordering::SeqCst);
+                        if std::hint::black_box(&waiters).load(Ordering::SeqCst) > 0 {
+                            woken.fetch_add(1, Ordering::Relaxed);
+                        }
                         std::hint::black_box(failed);
                     }
                 })
