@@ -177,10 +177,10 @@ pub fn run(
         // snapshot, two locked operations), a send can be waited for until
         // it is over (a counter of sends begun and one of sends ended,
         // updated around the calls; an ended send looks for a waiter to
-        // wake), and a callback's panic is caught. The
-        // event is borrowed from the stack and names the signal; nothing is
-        // reported. What it leaves out: keys, senders, arguments, weak
-        // owners, blocking, statistics, a report.
+        // wake), and a callback's panic is caught. The event is borrowed
+        // from the stack and names the signal; nothing is reported. What it
+        // leaves out: keys, senders, arguments, weak owners, blocking,
+        // statistics, a report.
         struct BorrowedEvent<'a> {
             _signal: &'a (),
             _send: usize,
