@@ -1,6 +1,7 @@
 //! Reports: what an awaited send's callbacks did.
 
 use std::fmt;
+use std::mem::ManuallyDrop;
 
 use crate::connection::ConnectionId;
 use crate::error::Failure;
@@ -38,7 +39,29 @@ pub struct Report<R = ()> {
     pub(crate) values: Vec<R>,
     /// What most sends have none of, boxed when first needed: a report is
     /// moved out of every awaited send, and a small one moves cheaply.
-    unusual: Option<Box<Unusual>>,
+    unusual: Rare,
+}
+
+/// A report's [`Unusual`] parts, if it has any: dropped by a look at the
+/// pointer, inline, and a call only when there is something to free (a
+/// plain `Option<Box<_>>` is dropped by a call made from every report's
+/// drop).
+#[derive(Default)]
+struct Rare(ManuallyDrop<Option<Box<Unusual>>>);
+
+impl Drop for Rare {
+    #[inline(always)]
+    fn drop(&mut self) {
+        if let Some(unusual) = self.0.take() {
+            free(unusual);
+        }
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn free(unusual: Box<Unusual>) {
+    drop(unusual);
 }
 
 /// The parts of a [`Report`] most sends leave empty.
@@ -54,12 +77,12 @@ impl<R> Report<R> {
         Report {
             scheduled: 0,
             values: Vec::new(),
-            unusual: None,
+            unusual: Rare::default(),
         }
     }
 
     fn unusual(&mut self) -> &mut Unusual {
-        self.unusual.get_or_insert_with(Box::default)
+        self.unusual.0.get_or_insert_with(Box::default)
     }
 
     /// Counts `streamed` subscriptions fed.
@@ -82,7 +105,10 @@ impl<R> Report<R> {
     }
 
     fn streamed(&self) -> usize {
-        self.unusual.as_ref().map_or(0, |unusual| unusual.streamed)
+        self.unusual
+            .0
+            .as_ref()
+            .map_or(0, |unusual| unusual.streamed)
     }
 
     /// Makes room for the values of `calls` callbacks, so that recording
@@ -131,6 +157,7 @@ impl<R> Report<R> {
     /// reports failures here instead of to the signal's error hook.)
     pub fn failures(&self) -> &[Failure] {
         self.unusual
+            .0
             .as_ref()
             .map_or(&[], |unusual| &unusual.failures)
     }
@@ -141,6 +168,7 @@ impl<R> Report<R> {
     /// to finish them on), in the order they connected.
     pub fn pending(&self) -> &[ConnectionId] {
         self.unusual
+            .0
             .as_ref()
             .map_or(&[], |unusual| &unusual.pending)
     }

@@ -717,12 +717,21 @@ impl<T: Target, K: Key> Router<T, K> {
     /// selectable ([`Slot::is_plainly_selectable`]) for a send beginning
     /// now: all of them, without a look at any state, if the snapshot was
     /// found so and no block or disconnection has begun since.
+    #[inline]
     pub(crate) fn plain_prefix(&self, snapshot: &Snapshot<T, K>) -> usize {
-        let slots = &snapshot.slots;
         let sequence = self.states.load(Ordering::Acquire);
         if snapshot.plain_at.load(Ordering::Relaxed) == sequence {
-            return slots.len();
+            return snapshot.slots.len();
         }
+        self.look_for_plain_prefix(snapshot, sequence)
+    }
+
+    /// [`plain_prefix`](Self::plain_prefix) by a look at each state, the
+    /// states' sequence read as `sequence`; out of line, so that the answer
+    /// from the record, inlined into every send, stays small.
+    #[inline(never)]
+    fn look_for_plain_prefix(&self, snapshot: &Snapshot<T, K>, sequence: u64) -> usize {
+        let slots = &snapshot.slots;
         let prefix = slots
             .iter()
             .position(|slot| !slot.is_plainly_selectable())
@@ -758,8 +767,9 @@ impl<T: Target, K: Key> Router<T, K> {
     /// It is read through an arc-swap guard, which takes no reference count
     /// (no shared count moving between cores that send at once); a task
     /// that keeps it takes one ([`CurrentSnapshot::into_arc`]).
+    #[inline]
     pub(crate) fn unfiltered_snapshot(&self) -> CurrentSnapshot<T, K> {
-        let (fresh, stale) = {
+        {
             // Under loom, the publication lock stands in for arc-swap's own
             // synchronisation of the snapshot, read or rebuilt.
             let _publication = self.publication();
@@ -768,7 +778,19 @@ impl<T: Target, K: Key> Router<T, K> {
             if current.as_ref().is_some_and(|s| s.version == version) {
                 return CurrentSnapshot(current);
             }
-            drop(current);
+        }
+        self.rebuild_snapshot()
+    }
+
+    /// [`unfiltered_snapshot`](Self::unfiltered_snapshot) when the kept
+    /// one is missing or stale: out of line, so that the reuse, inlined
+    /// into every send, stays small.
+    #[cold]
+    #[inline(never)]
+    fn rebuild_snapshot(&self) -> CurrentSnapshot<T, K> {
+        let (fresh, stale) = {
+            let _publication = self.publication();
+            let version = self.version();
             let mut slots = Vec::new();
             self.unfiltered.load().collect_all(&mut slots);
             let fresh = Arc::new(Snapshot {

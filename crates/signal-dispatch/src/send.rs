@@ -64,6 +64,8 @@ use crate::sync::Arc;
 #[must_use = "a send does nothing until `.schedule()`, `.wait()` or `.call()` is called"]
 pub struct SendBuilder<'a, A, K, R> {
     signal: &'a Signal<A, K, R>,
+    /// The senders and keys named: never on the heap while empty (see
+    /// [`unspill_if_empty`]).
     senders: Named<Sender>,
     keys: Named<K>,
     args: Option<A>,
@@ -72,6 +74,15 @@ pub struct SendBuilder<'a, A, K, R> {
 
 /// The senders or keys a send names: most name one or none, kept inline.
 pub(crate) type Named<T> = SmallVec<[T; 1]>;
+
+/// Puts an empty list back inline (an iterator whose size hint promised
+/// more than it gave may have left it on the heap): a builder naming no
+/// sender and no key then holds nothing to free.
+fn unspill_if_empty<T>(named: &mut Named<T>) {
+    if named.is_empty() && named.spilled() {
+        *named = Named::new();
+    }
+}
 
 /// What a send reaches, bound and claimed, ready to run.
 struct Plan<A, K, R> {
@@ -145,6 +156,7 @@ where
         I: IntoIterator<Item = &'s Arc<T>>,
     {
         self.senders.extend(senders.into_iter().map(Sender::new));
+        unspill_if_empty(&mut self.senders);
         self
     }
 
@@ -162,6 +174,7 @@ where
         I::Item: Into<K>,
     {
         self.keys.extend(keys.into_iter().map(Into::into));
+        unspill_if_empty(&mut self.keys);
         self
     }
 
@@ -478,25 +491,39 @@ where
     /// ```
     pub fn call(mut self) -> Result<Report<R>, SendError<A, K>> {
         let inner = self.signal.inner();
+        if inner.is_closed() || inner.is_blocked() || inner.flight.limit().is_some() {
+            return self.call_checked();
+        }
+        if !self.is_unfiltered() {
+            return Ok(self.call_planned());
+        }
+        let snapshot = inner.router.unfiltered_snapshot();
+        if !self.is_lendable(&snapshot) {
+            return Ok(self.call_unfiltered(&snapshot));
+        }
+        // The commonest call, as in `start_unfiltered_inline`, with its
+        // report made here and returned as it is: built in a run and copied
+        // out, it cost a tenth of the send. (Every other call is out of
+        // line, so that this one needs few registers.)
+        let mut report = Report::empty();
+        self.lend_to_every_slot(&mut report, &snapshot.slots);
+        // Spent, naming no key, sender or arguments, it holds nothing to
+        // free: its drop, out of line, would only look.
+        debug_assert!(!self.keys.spilled() && !self.senders.spilled());
+        std::mem::forget(self);
+        Ok(report)
+    }
+
+    /// [`call`](Self::call) on a signal that is closed, blocked or has an
+    /// in-flight limit.
+    #[inline(never)]
+    fn call_checked(mut self) -> Result<Report<R>, SendError<A, K>> {
+        let inner = self.signal.inner();
         if inner.is_closed() {
             return Err(SendError::Closed(self.into_unsent()));
         }
         if inner.is_blocked() {
             return Ok(Report::empty());
-        }
-        if inner.flight.limit().is_none() && self.is_unfiltered() {
-            let snapshot = inner.router.unfiltered_snapshot();
-            if self.is_lendable(&snapshot) {
-                // The commonest call, as in `start_unfiltered_inline`, with
-                // its report made here and returned as it is: built in a run
-                // and copied out, it cost a tenth of the send.
-                let mut report = Report::empty();
-                self.lend_to_every_slot(&mut report, &snapshot.slots);
-                return Ok(report);
-            }
-            let mut run = InlineRun::new();
-            self.start_unfiltered_inline(&mut run, &snapshot);
-            return Ok(self.finish_call(run));
         }
         let mut run = InlineRun::new();
         if inner.flight.limit().is_some() {
@@ -504,9 +531,29 @@ where
                 return Err(SendError::Full(self.into_unsent()));
             }
         } else {
+            // Opened or unblocked since `call` looked.
             self.start_planned_inline(&mut run);
         }
         Ok(self.finish_call(run))
+    }
+
+    /// [`call`](Self::call) naming keys or senders, on a signal with no
+    /// in-flight limit.
+    #[inline(never)]
+    fn call_planned(mut self) -> Report<R> {
+        let mut run = InlineRun::new();
+        self.start_planned_inline(&mut run);
+        self.finish_call(run)
+    }
+
+    /// [`call`](Self::call) naming no key and no sender, on a signal with
+    /// no in-flight limit, when the snapshot of its slots is not
+    /// [lendable](Self::is_lendable).
+    #[inline(never)]
+    fn call_unfiltered(mut self, snapshot: &CallbackSnapshot<A, K, R>) -> Report<R> {
+        let mut run = InlineRun::new();
+        self.start_unfiltered_inline(&mut run, snapshot);
+        self.finish_call(run)
     }
 
     /// [`call`](Self::call) on a signal with an in-flight limit: reserves
@@ -892,16 +939,17 @@ where
     /// is [lendable](Self::is_lendable): to every slot, nothing picked. The
     /// commonest send, its outcomes written into `report` (fresh).
     fn lend_to_every_slot(&mut self, report: &mut Report<R>, slots: &[Arc<CallbackSlot<A, K, R>>]) {
+        debug_assert!(self.is_unfiltered() && self.args.is_none());
         report.scheduled = slots.len();
         report.reserve(slots.len());
-        self.call_lent(report, slots);
+        // Its event names no sender and no key: the builder's empty lists
+        // need not be read.
+        run_lent(self.signal, &[], &[], slots, report);
     }
 
     /// Runs an inline send's calls, `plain` ones that are all sync, with
-    /// its event lent ([`Lent`]): the send's event data is its builder's,
-    /// and its bookkeeping, with every call over on return, is the signal's
-    /// counters only. The builder's arguments are `None`: the event holds
-    /// nothing of the send's own.
+    /// its event lent ([`run_lent`]). The builder's arguments are `None`:
+    /// the event holds nothing of the send's own.
     fn call_lent(
         &mut self,
         report: &mut Report<R>,
@@ -911,15 +959,7 @@ where
             self.args.is_none(),
             "a lent event has the default arguments"
         );
-        let count = plain.len();
-        if count == 0 {
-            return;
-        }
-        let counters = &self.signal.inner().counters;
-        counters.sent(count, true);
-        let lent = Lent::new(self.signal, &self.senders, &self.keys);
-        lent.lend(|event| call_lent(event, plain, report));
-        counters.ended(count);
+        run_lent(self.signal, &self.senders, &self.keys, plain, report);
     }
 
     /// Starts an inline send's `count` calls (unless it reached nothing, as
@@ -1096,6 +1136,33 @@ where
             senders: std::mem::take(&mut self.senders).into_vec(),
         }
     }
+}
+
+/// Runs the calls of an inline send of `signal` naming `senders` and `keys`
+/// with its default arguments, `plain` ones that are all sync, with its
+/// event lent ([`Lent`]): the event data is the caller's, and the send's
+/// bookkeeping, with every call over on return, is the signal's counters
+/// only.
+fn run_lent<A, K, R>(
+    signal: &Signal<A, K, R>,
+    senders: &[Sender],
+    keys: &[K],
+    plain: &[impl std::borrow::Borrow<CallbackSlot<A, K, R>>],
+    report: &mut Report<R>,
+) where
+    A: Send + Sync + 'static,
+    K: Key,
+    R: Send + 'static,
+{
+    let count = plain.len();
+    if count == 0 {
+        return;
+    }
+    let lent = Lent::new(signal, senders, keys);
+    signal
+        .inner()
+        .counters
+        .run_inline(count, || lent.lend(|event| call_lent(event, plain, report)));
 }
 
 /// How plain the slots of `snapshot` are: strong callbacks (with no owner,

@@ -73,17 +73,37 @@ pub(crate) struct Counters {
 }
 
 /// The shard index of the current thread.
+#[inline]
 fn shard_index() -> usize {
     // std's even under loom: a static needs a const constructor, and the
     // shard only spreads contention.
+    // A const-initialised cell, not a lazy value: reading it is one load,
+    // with no state to check and no destructor to register.
     static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     thread_local! {
-        static INDEX: usize = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % SHARDS;
+        static INDEX: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
     }
-    INDEX.try_with(|index| *index).unwrap_or(0)
+    INDEX.with(|index| {
+        let mut shard = index.get();
+        if shard == usize::MAX {
+            shard = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % SHARDS;
+            index.set(shard);
+        }
+        shard
+    })
+}
+
+impl Shard {
+    /// A send with `reached` callbacks to run begins: it is in flight.
+    #[inline(always)]
+    fn begin(&self, reached: usize) {
+        self.begun.fetch_add(1, Ordering::SeqCst);
+        self.scheduled.fetch_add(reached as u64, Ordering::Relaxed);
+    }
 }
 
 impl Counters {
+    #[inline]
     fn shard(&self) -> &Shard {
         &self.shards[shard_index()]
     }
@@ -115,16 +135,33 @@ impl Counters {
     pub(crate) fn sent(&self, reached: usize, in_flight: bool) {
         let shard = self.shard();
         if in_flight {
-            shard.begun.fetch_add(1, Ordering::SeqCst);
+            shard.begin(reached);
         } else {
             shard.streamed_only.fetch_add(1, Ordering::Relaxed);
+            shard.scheduled.fetch_add(reached as u64, Ordering::Relaxed);
         }
-        shard.scheduled.fetch_add(reached as u64, Ordering::Relaxed);
     }
 
     /// A send in flight ended, `completed` of its callbacks run.
     pub(crate) fn ended(&self, completed: usize) {
+        self.end_on(self.shard(), completed);
+    }
+
+    /// A send whose `reached` callbacks all run in `run`, on this thread:
+    /// [`sent`](Self::sent) before, [`ended`](Self::ended) after, with all
+    /// of them completed, and the shard looked up once for both.
+    #[inline(always)]
+    pub(crate) fn run_inline<T>(&self, reached: usize, run: impl FnOnce() -> T) -> T {
         let shard = self.shard();
+        shard.begin(reached);
+        let ran = run();
+        self.end_on(shard, reached);
+        ran
+    }
+
+    /// [`ended`](Self::ended), counted on `shard`.
+    #[inline(always)]
+    fn end_on(&self, shard: &Shard, completed: usize) {
         shard
             .completed
             .fetch_add(completed as u64, Ordering::Relaxed);
