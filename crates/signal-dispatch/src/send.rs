@@ -6,6 +6,7 @@ use std::any::Any;
 use std::collections::HashSet;
 use std::fmt;
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
@@ -448,7 +449,7 @@ where
         D: Future + Send + 'a,
     {
         Wait {
-            state: WaitState::Unstarted(self, Some(deadline)),
+            state: ManuallyDrop::new(WaitState::Unstarted(self, Some(deadline))),
         }
     }
 
@@ -636,9 +637,10 @@ where
             let snapshot = inner.router.unfiltered_snapshot();
             if self.is_lendable(&snapshot) {
                 self.lend_to_every_slot(&mut run.report, &snapshot.slots);
-            } else {
-                self.start_unfiltered_inline(run, &snapshot);
+                debug_assert!(!self.keys.spilled() && !self.senders.spilled());
+                return Started::Lent;
             }
+            self.start_unfiltered_inline(run, &snapshot);
         } else {
             self.start_planned_inline(run);
         }
@@ -1203,7 +1205,34 @@ where
     K: Key,
     R: Send + 'static,
 {
-    state: WaitState<'a, A, K, R, D>,
+    /// Dropped by [`Wait`]'s own drop, which looks before it calls: most
+    /// waits are dropped finished, with nothing left to drop.
+    state: ManuallyDrop<WaitState<'a, A, K, R, D>>,
+}
+
+impl<A, K, R, D> Drop for Wait<'_, A, K, R, D>
+where
+    A: Send + Sync + 'static,
+    K: Key,
+    R: Send + 'static,
+{
+    #[inline]
+    fn drop(&mut self) {
+        if !matches!(*self.state, WaitState::Done) {
+            drop_unfinished(std::mem::replace(&mut *self.state, WaitState::Done));
+        }
+    }
+}
+
+/// Drops what an unfinished [`Wait`] holds.
+#[inline(never)]
+fn drop_unfinished<A, K, R, D>(state: WaitState<'_, A, K, R, D>)
+where
+    A: Send + Sync + 'static,
+    K: Key,
+    R: Send + 'static,
+{
+    drop(state);
 }
 
 /// How the first poll of a [`Wait`] went.
@@ -1217,6 +1246,9 @@ where
     Finished(Result<Report<R>, SendError<A, K>>),
     /// Its inline calls started.
     Inline,
+    /// It lent its event to every slot, and is over: the builder, which
+    /// names no key, sender or arguments, holds nothing to free.
+    Lent,
     /// It runs in tasks on `executor`, in this mode, or (with no executor)
     /// inline under an in-flight limit.
     Elsewhere(Mode, Option<Resolved<'a>>),
@@ -1259,7 +1291,7 @@ where
     type Output = Result<Report<R>, SendError<A, K>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let state = &mut self.get_mut().state;
+        let state: &mut WaitState<'a, A, K, R, D> = &mut self.get_mut().state;
         if let WaitState::Unstarted(send, deadline) = state {
             // Taken first: a wait found unstarted with no deadline had its
             // first poll panic (in a key's `Hash`, say), and must not send
@@ -1272,6 +1304,13 @@ where
                 Started::Finished(result) => {
                     *state = WaitState::Done;
                     return Poll::Ready(result);
+                }
+                Started::Lent => {
+                    // Forgotten, not dropped: the spent builder holds nothing
+                    // (and the deadline was taken), and its drop, out of
+                    // line, would only look.
+                    std::mem::forget(std::mem::replace(state, WaitState::Done));
+                    return Poll::Ready(Ok(run.report));
                 }
                 Started::Inline if run.running.is_none() => {
                     // Taken apart, not finished: nothing runs, and the
