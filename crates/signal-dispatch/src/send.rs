@@ -532,7 +532,7 @@ where
                 return Err(SendError::Full(self.into_unsent()));
             }
         } else {
-            // Opened or unblocked since `call` looked.
+            // Unblocked since `call` looked (a closed signal stays closed).
             self.start_planned_inline(&mut run);
         }
         Ok(self.finish_call(run))
