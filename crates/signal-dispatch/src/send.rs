@@ -509,8 +509,8 @@ where
         let mut report = Report::empty();
         self.lend_to_every_slot(&mut report, &snapshot.slots);
         // Spent, naming no key, sender or arguments, it holds nothing to
-        // free: its drop, out of line, would only look.
-        debug_assert!(!self.keys.spilled() && !self.senders.spilled());
+        // free (see `lend_to_every_slot`): its drop, out of line, would
+        // only look.
         std::mem::forget(self);
         Ok(report)
     }
@@ -637,7 +637,6 @@ where
             let snapshot = inner.router.unfiltered_snapshot();
             if self.is_lendable(&snapshot) {
                 self.lend_to_every_slot(&mut run.report, &snapshot.slots);
-                debug_assert!(!self.keys.spilled() && !self.senders.spilled());
                 return Started::Lent;
             }
             self.start_unfiltered_inline(run, &snapshot);
@@ -941,7 +940,15 @@ where
     /// is [lendable](Self::is_lendable): to every slot, nothing picked. The
     /// commonest send, its outcomes written into `report` (fresh).
     fn lend_to_every_slot(&mut self, report: &mut Report<R>, slots: &[Arc<CallbackSlot<A, K, R>>]) {
-        debug_assert!(self.is_unfiltered() && self.args.is_none());
+        // Its builder names no key, sender or arguments, and its empty
+        // lists are inline (`unspill_if_empty`): once spent, it holds
+        // nothing to free, and its callers forget it.
+        debug_assert!(
+            self.is_unfiltered()
+                && self.args.is_none()
+                && !self.keys.spilled()
+                && !self.senders.spilled()
+        );
         report.scheduled = slots.len();
         report.reserve(slots.len());
         // Its event names no sender and no key: the builder's empty lists

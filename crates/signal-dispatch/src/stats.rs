@@ -76,9 +76,9 @@ pub(crate) struct Counters {
 #[inline]
 fn shard_index() -> usize {
     // std's even under loom: a static needs a const constructor, and the
-    // shard only spreads contention.
-    // A const-initialised cell, not a lazy value: reading it is one load,
-    // with no state to check and no destructor to register.
+    // shard only spreads contention. A const-initialised cell, not a lazy
+    // value: reading it is one load, with no state to check and no
+    // destructor to register.
     static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     thread_local! {
         static INDEX: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
