@@ -26,7 +26,10 @@ use crate::sync::{Arc, AtomicUsize, Ordering};
 /// [`Handler`](crate::Handler)) allocates no event: it lends its callbacks
 /// one from its own stack frame. If one of them clones it (to keep it), the
 /// first clone copies the event data (the signal handle, the senders and
-/// keys) to the heap, once per send, and every clone shares that copy.
+/// keys) to the heap, once per send, and every clone shares that copy. (A
+/// send naming no sender and no key lends an event that borrows only the
+/// signal: each clone of it copies the signal handle, with no senders and
+/// no keys to copy.)
 ///
 /// # Examples
 ///
@@ -64,6 +67,11 @@ enum Handle<A, K, R> {
     /// [`Lent::lend`], which drops it before it returns, and is never handed
     /// out by value (its clones are shared).
     Lent(NonNull<u8>),
+    /// The signal of an inline send naming no sender and no key, with its
+    /// default arguments: the whole of such a send's event data, borrowed
+    /// (its type erased) from the sender, which outlives this handle, as a
+    /// lent one's [`Lent`] does ([`lend_bare`]).
+    Bare(NonNull<u8>),
 }
 
 // SAFETY: a shared handle is an `Arc` of the delivery, and a lent one
@@ -244,7 +252,20 @@ impl<A, K, R> Event<A, K, R> {
     pub(crate) fn delivery(&self) -> &Arc<Delivery<A, K, R>> {
         match &self.handle {
             Handle::Shared(delivery) => delivery,
-            Handle::Lent(_) => unreachable!("a lent event has no shared state"),
+            Handle::Lent(_) | Handle::Bare(_) => unreachable!("a lent event has no shared state"),
+        }
+    }
+
+    /// The signal a bare event borrows, if it is one.
+    #[inline(always)]
+    fn bare(&self) -> Option<&Signal<A, K, R>> {
+        match &self.handle {
+            // SAFETY: a bare handle points to a `Signal` of the same types
+            // that outlives it (see `Handle`), so for as long as `self` is
+            // borrowed.
+            #[allow(unsafe_code)]
+            Handle::Bare(signal) => Some(unsafe { signal.cast::<Signal<A, K, R>>().as_ref() }),
+            _ => None,
         }
     }
 
@@ -252,7 +273,7 @@ impl<A, K, R> Event<A, K, R> {
     #[inline(always)]
     fn lent(&self) -> Option<&Lent<'_, A, K, R>> {
         match &self.handle {
-            Handle::Shared(_) => None,
+            Handle::Shared(_) | Handle::Bare(_) => None,
             // SAFETY: a lent handle points to a `Lent` of the same types that
             // outlives it (see `Handle`), so for as long as `self` is
             // borrowed.
@@ -264,6 +285,9 @@ impl<A, K, R> Event<A, K, R> {
     /// The signal that was sent (compare with `==`: signals are equal when
     /// they are the same signal).
     pub fn signal(&self) -> &Signal<A, K, R> {
+        if let Some(signal) = self.bare() {
+            return signal;
+        }
         match self.lent() {
             Some(lent) => lent.signal,
             None => &self.delivery().signal,
@@ -272,6 +296,9 @@ impl<A, K, R> Event<A, K, R> {
 
     /// The senders the send named, in the order it named them.
     pub fn senders(&self) -> &[Sender] {
+        if self.bare().is_some() {
+            return &[];
+        }
         match self.lent() {
             Some(lent) => lent.senders,
             None => &self.delivery().senders,
@@ -285,6 +312,9 @@ impl<A, K, R> Event<A, K, R> {
 
     /// The keys the send named, in the order it named them.
     pub fn keys(&self) -> &[K] {
+        if self.bare().is_some() {
+            return &[];
+        }
         match self.lent() {
             Some(lent) => lent.keys,
             None => &self.delivery().keys,
@@ -293,6 +323,9 @@ impl<A, K, R> Event<A, K, R> {
 
     /// The send's arguments: the signal's defaults, or what the send gave.
     pub fn args(&self) -> &A {
+        if let Some(signal) = self.bare() {
+            return &signal.inner().defaults;
+        }
         match self.lent() {
             Some(lent) => &lent.signal.inner().defaults,
             None => {
@@ -311,6 +344,13 @@ impl<A, K, R> Event<A, K, R> {
     #[cold]
     #[inline(never)]
     fn share(&self) -> Self {
+        if let Some(signal) = self.bare() {
+            return Event::new(Arc::new(Delivery::detached(
+                signal.clone(),
+                Named::new(),
+                Named::new(),
+            )));
+        }
         match self.lent() {
             Some(lent) => Event::new(lent.share()),
             None => Event::new(self.delivery().clone()),
@@ -324,7 +364,7 @@ impl<A, K, R> Clone for Event<A, K, R> {
     fn clone(&self) -> Self {
         match &self.handle {
             Handle::Shared(delivery) => Event::new(delivery.clone()),
-            Handle::Lent(_) => self.share(),
+            Handle::Lent(_) | Handle::Bare(_) => self.share(),
         }
     }
 }
@@ -338,4 +378,18 @@ impl<A: fmt::Debug, K: fmt::Debug, R> fmt::Debug for Event<A, K, R> {
             .field("args", self.args())
             .finish()
     }
+}
+
+/// Runs `f` with the event of an inline send of `signal` naming no sender
+/// and no key, with its default arguments, lent: it borrows the signal, and
+/// nothing else (each clone copies the signal handle to the heap).
+#[inline]
+pub(crate) fn lend_bare<A, K, R, T>(
+    signal: &Signal<A, K, R>,
+    f: impl FnOnce(&Event<A, K, R>) -> T,
+) -> T {
+    let event = Event {
+        handle: Handle::Bare(NonNull::from(signal).cast::<u8>()),
+    };
+    f(&event)
 }

@@ -953,7 +953,7 @@ where
         report.reserve(slots.len());
         // Its event names no sender and no key: the builder's empty lists
         // need not be read.
-        run_lent(self.signal, &[], &[], slots, report);
+        run_bare(self.signal, slots, report);
     }
 
     /// Runs an inline send's calls, `plain` ones that are all sync, with
@@ -1172,6 +1172,26 @@ fn run_lent<A, K, R>(
         .inner()
         .counters
         .run_inline(count, || lent.lend(|event| call_lent(event, plain, report)));
+}
+
+/// [`run_lent`] for a send naming no sender and no key: its event borrows
+/// the signal alone ([`lend_bare`](crate::event::lend_bare)).
+fn run_bare<A, K, R>(
+    signal: &Signal<A, K, R>,
+    plain: &[Arc<CallbackSlot<A, K, R>>],
+    report: &mut Report<R>,
+) where
+    A: Send + Sync + 'static,
+    K: Key,
+    R: Send + 'static,
+{
+    let count = plain.len();
+    if count == 0 {
+        return;
+    }
+    signal.inner().counters.run_inline(count, || {
+        crate::event::lend_bare(signal, |event| call_lent(event, plain, report))
+    });
 }
 
 /// How plain the slots of `snapshot` are: strong callbacks (with no owner,

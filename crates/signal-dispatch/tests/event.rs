@@ -117,6 +117,36 @@ fn clones_kept_past_a_lent_send_hold_its_data_and_share_one_copy() {
 }
 
 #[test]
+fn clones_kept_past_a_send_naming_nothing_hold_its_signal_and_defaults() {
+    // A send naming no key and no sender lends an event that borrows the
+    // signal alone; each clone, here also made on other threads, copies
+    // the signal handle and outlives the send.
+    let signal = inline_signal();
+    let kept: Arc<Mutex<Vec<Seen>>> = Arc::default();
+    for _ in 0..2 {
+        let kept = kept.clone();
+        signal.connect(move |event: &Seen| {
+            kept.lock().unwrap().push(event.clone());
+            std::thread::scope(|scope| {
+                scope.spawn(|| kept.lock().unwrap().push(event.clone()));
+            });
+        });
+    }
+    let report = signal.send().call().unwrap();
+    assert!(report.is_success());
+    assert_eq!(report.scheduled(), 2);
+    let kept = std::mem::take(&mut *kept.lock().unwrap());
+    assert_eq!(kept.len(), 4);
+    for event in &kept {
+        assert!(event.signal() == &signal);
+        assert!(event.keys().is_empty() && event.senders().is_empty());
+        assert_eq!(event.args(), &Args { level: 7 });
+        assert!(event.sender::<&str>().is_none());
+        assert!(event.clone().signal() == &signal);
+    }
+}
+
+#[test]
 fn callbacks_taking_the_event_by_value_share_it_with_borrowing_ones() {
     let signal = inline_signal();
     let kept: Arc<Mutex<Vec<Seen>>> = Arc::default();
