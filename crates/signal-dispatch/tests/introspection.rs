@@ -118,3 +118,75 @@ fn interest_watch_wakes_on_a_change_from_another_thread_and_ends_with_the_signal
         assert!(watch.changed().await.is_none());
     });
 }
+
+#[test]
+fn stats_stay_exact_as_threads_come_and_go_and_outnumber_the_owned_shards() {
+    // Each thread counts on a shard of its own while there are some free
+    // (with plain stores: no other thread may write it), else on a shared
+    // one; a thread that ends gives its shard to the next. Three waves of
+    // twelve threads, more than there are shards of their own, each
+    // sending at once, lose no count.
+    const WAVES: usize = 3;
+    const THREADS: usize = 12;
+    const SENDS: usize = 2_000;
+    let signal: Signal = Signal::builder(()).mode(Mode::Inline).build();
+    for _ in 0..2 {
+        signal.connect(|_: &Event| {});
+    }
+    for _ in 0..WAVES {
+        let start = std::sync::Barrier::new(THREADS);
+        std::thread::scope(|scope| {
+            for _ in 0..THREADS {
+                scope.spawn(|| {
+                    start.wait();
+                    for _ in 0..SENDS {
+                        signal.send().call().unwrap();
+                    }
+                });
+            }
+        });
+    }
+    let sends = (WAVES * THREADS * SENDS) as u64;
+    let stats = signal.stats();
+    assert_eq!(
+        (stats.sends, stats.scheduled, stats.completed),
+        (sends, 2 * sends, 2 * sends)
+    );
+    assert_eq!(signal.in_flight(), 0);
+}
+
+#[test]
+fn a_send_from_a_thread_local_destructor_is_counted() {
+    // Thread-locals are destroyed in no fixed order: this one's send may
+    // come after the thread gave its shard back. It is counted either way.
+    struct SendsOnDrop(std::cell::RefCell<Option<Signal>>);
+    impl Drop for SendsOnDrop {
+        fn drop(&mut self) {
+            if let Some(signal) = self.0.borrow_mut().take() {
+                assert_eq!(signal.send().call().unwrap().scheduled(), 1);
+            }
+        }
+    }
+    thread_local! {
+        static LAST_WORDS: SendsOnDrop = const { SendsOnDrop(std::cell::RefCell::new(None)) };
+    }
+    let signal: Signal = Signal::builder(()).mode(Mode::Inline).build();
+    signal.connect(|_: &Event| {});
+    for order in 0..2 {
+        let signal = signal.clone();
+        std::thread::spawn(move || {
+            // Registered before or after the thread's shard is taken.
+            if order == 0 {
+                LAST_WORDS.with(|last| *last.0.borrow_mut() = Some(signal.clone()));
+            }
+            signal.send().call().unwrap();
+            if order == 1 {
+                LAST_WORDS.with(|last| *last.0.borrow_mut() = Some(signal));
+            }
+        })
+        .join()
+        .unwrap();
+    }
+    let stats = signal.stats();
+    assert_eq!((stats.sends, stats.completed), (4, 4));
+}
