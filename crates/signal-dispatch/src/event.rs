@@ -69,15 +69,17 @@ enum Handle<A, K, R> {
     Lent(NonNull<u8>),
     /// The signal of an inline send naming no sender and no key, with its
     /// default arguments: the whole of such a send's event data, borrowed
-    /// (its type erased) from the sender, which outlives this handle, as a
-    /// lent one's [`Lent`] does ([`lend_bare`]).
+    /// (its type erased) from the code sending, which outlives this handle
+    /// as a lent one's [`Lent`] does: a bare handle is only ever made by
+    /// [`lend_bare`], which drops it before it returns.
     Bare(NonNull<u8>),
 }
 
-// SAFETY: a shared handle is an `Arc` of the delivery, and a lent one
-// borrows what a delivery would own (its signal, senders and keys) plus a
-// cell of an `Arc` of one: given a delivery that can be sent and shared,
-// every part can be reached from any thread.
+// SAFETY: a shared handle is an `Arc` of the delivery, a lent one borrows
+// what a delivery would own (its signal, senders and keys) plus a cell of
+// an `Arc` of one, and a bare one borrows a signal, which a delivery also
+// owns: given a delivery that can be sent and shared, every part can be
+// reached from any thread.
 #[allow(unsafe_code)]
 unsafe impl<A, K, R> Send for Event<A, K, R> where Delivery<A, K, R>: Send + Sync {}
 // SAFETY: as for `Send`; a lent event's cell is a `OnceLock`, safe to fill
