@@ -251,6 +251,7 @@ impl Counters {
         local.shard.ended.fetch_add(1, Ordering::SeqCst);
         // Paired with `idle`: it announces itself before summing, we count
         // the end before looking for it, so one of us sees the other.
+        order_for_loom();
         if self.waiters.load(Ordering::SeqCst) > 0 && self.in_flight_sum() == 0 {
             self.idle.notify(usize::MAX);
         }
@@ -283,12 +284,28 @@ impl Counters {
         let _leave = Leave(&self.waiters);
         loop {
             let listener = self.idle.listen();
+            order_for_loom();
             if self.in_flight_sum() == 0 {
                 return;
             }
             listener.await;
         }
     }
+}
+
+/// Under loom, the orders the pairing of `end_on` and `idle` relies on,
+/// which loom cannot see: each side's sequentially consistent write comes
+/// before its read of the other's in one total order, so one side sees the
+/// other (loom treats such accesses as acquire-release, "Unsupported
+/// features" in its README); and a waiter woken by a send's end sees that
+/// end (the wake-up's own ordering, inside `event_listener`, which is not
+/// loom-aware). Loom models a sequentially consistent fence, which gives
+/// both here. Elsewhere the accesses and the wake-up give them, and this is
+/// nothing.
+#[inline(always)]
+fn order_for_loom() {
+    #[cfg(signal_dispatch_loom)]
+    crate::sync::fence(Ordering::SeqCst);
 }
 
 /// Leaves the waiters' count however `idle` ends (it may be cancelled).

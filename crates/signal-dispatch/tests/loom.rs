@@ -1,6 +1,7 @@
 //! Loom models of the routing table's concurrency: every interleaving (up
 //! to a preemption bound) of a send with a disconnect, a connect, an owner's
-//! death, a block, and of two sends racing for a `connect_once` callback.
+//! death, a block, and of two sends racing for a `connect_once` callback;
+//! and of `drained` waiting on a send it saw begin.
 //!
 //! Run with `./scripts/loom.sh` (`RUSTFLAGS="--cfg signal_dispatch_loom"`):
 //! the crate's sync shim then uses loom's atomics and mutexes. Sends run in
@@ -279,5 +280,42 @@ fn an_unfiltered_send_racing_a_disconnect_never_runs_the_callback_once_it_is_see
             });
         assert!(disconnected);
         assert_eq!(send(&signal, None), 0);
+    });
+}
+
+#[test]
+fn drained_waits_for_a_send_whose_callback_it_saw_start() {
+    // A send's beginning is counted with relaxed ordering: a thread that
+    // sees anything the send did after it (here, its callback starting)
+    // sees the send in flight, so `drained` returns only after the send's
+    // end, and is woken by it.
+    model(|| {
+        let signal = inline_signal();
+        let started = Arc::new((loom::sync::Mutex::new(false), loom::sync::Condvar::new()));
+        let finished = Arc::new(AtomicBool::new(false));
+        {
+            let (started, finished) = (started.clone(), finished.clone());
+            signal.connect(move |_: &Event<(), String>| {
+                *started.0.lock().unwrap() = true;
+                started.1.notify_one();
+                finished.store(true, Ordering::Release);
+            });
+        }
+        let sender = {
+            let signal = signal.clone();
+            loom::thread::spawn(move || signal.send().call().unwrap().scheduled())
+        };
+        let mut seen = started.0.lock().unwrap();
+        while !*seen {
+            seen = started.1.wait(seen).unwrap();
+        }
+        drop(seen);
+        run(signal.drained());
+        assert!(
+            finished.load(Ordering::Acquire),
+            "drained returned while the send's callback ran"
+        );
+        assert_eq!(sender.join().unwrap(), 1);
+        assert_eq!(signal.in_flight(), 0);
     });
 }
