@@ -1175,7 +1175,11 @@ fn run_lent<A, K, R>(
 }
 
 /// [`run_lent`] for a send naming no sender and no key: its event borrows
-/// the signal alone ([`lend_bare`](crate::event::lend_bare)).
+/// the signal alone ([`lend_bare`](crate::event::lend_bare)). A function of
+/// its own, not a branch in `run_lent` on the lists being empty: with the
+/// branch, in alternating runs, the awaited send cost ~1 ns more at one
+/// callback (24.6–24.8 ns against 23.5–23.9) and ~0.2 ns more per callback
+/// at ten.
 fn run_bare<A, K, R>(
     signal: &Signal<A, K, R>,
     plain: &[Arc<CallbackSlot<A, K, R>>],
