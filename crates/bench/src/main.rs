@@ -331,7 +331,7 @@ fn report(scenario: &str, impls: &BTreeMap<&'static str, f64>) {
     rows.sort_by(|a, b| a.1.total_cmp(b.1));
     for (name, ns) in rows {
         println!(
-            "  {name:<30} {ns:>12.1} ns/op   {:>7.2}x signal_dispatch",
+            "  {name:<30} {ns:>12.2} ns/op   {:>7.2}x signal_dispatch",
             ns / ours
         );
     }

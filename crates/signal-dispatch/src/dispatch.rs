@@ -587,7 +587,10 @@ pub(crate) fn start_plain<A, K, R>(
 /// Runs the calls of an inline send whose callbacks all borrow the event
 /// (each [`borrows_event`](Callback::borrows_event), so sync) with its
 /// event, lent: no ticket, since every call is over on return.
-#[inline]
+///
+/// In a frame of its own: inlined into `SendBuilder::call`, the loop cost
+/// ~0.2 ns more per callback at ten (3.78–3.87 ns against 3.60–3.61).
+#[inline(never)]
 pub(crate) fn call_lent<A, K, R>(
     event: &Event<A, K, R>,
     slots: &[impl Borrow<CallbackSlot<A, K, R>>],
@@ -618,8 +621,7 @@ fn call_sync<A, K, R>(
 {
     match std::panic::catch_unwind(AssertUnwindSafe(|| slot.target().call(event))) {
         Ok(Ok(value)) => outcomes.value(slot.id(), value),
-        Ok(Err(error)) => fail(event.signal(), slot.id(), Cause::Error(error), outcomes),
-        Err(payload) => fail(event.signal(), slot.id(), Cause::Panic(payload), outcomes),
+        failed => fail(event, slot.id(), failed, outcomes),
     }
 }
 
@@ -629,16 +631,21 @@ fn call_sync<A, K, R>(
 #[cold]
 #[inline(never)]
 fn fail<A, K, R>(
-    signal: &Signal<A, K, R>,
+    event: &Event<A, K, R>,
     id: ConnectionId,
-    cause: Cause,
+    failed: std::thread::Result<Result<R, CallbackError>>,
     outcomes: &mut impl Outcomes<R>,
 ) where
     A: Send + Sync + 'static,
     K: Key,
     R: Send + 'static,
 {
-    hand_over(signal, id, Err(cause), outcomes);
+    let result = match failed {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(error)) => Err(Cause::Error(error)),
+        Err(payload) => Err(Cause::Panic(payload)),
+    };
+    hand_over(event.signal(), id, result, outcomes);
 }
 
 /// Drives the async calls [`start_all`] left running to their outcomes.

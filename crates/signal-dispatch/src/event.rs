@@ -71,7 +71,8 @@ enum Handle<A, K, R> {
     /// default arguments: the whole of such a send's event data, borrowed
     /// (its type erased) from the code sending, which outlives this handle
     /// as a lent one's [`Lent`] does: a bare handle is only ever made by
-    /// [`lend_bare`], which drops it before it returns.
+    /// [`BareEvent::new`], whose event is only ever lent by reference, for
+    /// no longer than the signal is borrowed.
     Bare(NonNull<u8>),
 }
 
@@ -382,16 +383,35 @@ impl<A: fmt::Debug, K: fmt::Debug, R> fmt::Debug for Event<A, K, R> {
     }
 }
 
-/// Runs `f` with the event of an inline send of `signal` naming no sender
-/// and no key, with its default arguments, lent: it borrows the signal, and
+/// The event of an inline send of a signal naming no sender and no key,
+/// with its default arguments, to be lent: it borrows the signal, and
 /// nothing else (each clone copies the signal handle to the heap).
-#[inline]
-pub(crate) fn lend_bare<A, K, R, T>(
-    signal: &Signal<A, K, R>,
-    f: impl FnOnce(&Event<A, K, R>) -> T,
-) -> T {
-    let event = Event {
-        handle: Handle::Bare(NonNull::from(signal).cast::<u8>()),
-    };
-    f(&event)
+///
+/// Not a function running a closure with the event, as [`Lent::lend`] is:
+/// the commonest send calls its callbacks with this event straight from its
+/// own frame, and through a closure they cost it a call more.
+pub(crate) struct BareEvent<'a, A, K, R> {
+    /// Lent only by reference ([`event`](Self::event)), for no longer than
+    /// `'a`. Its handle holds nothing to drop.
+    event: std::mem::ManuallyDrop<Event<A, K, R>>,
+    signal: std::marker::PhantomData<&'a Signal<A, K, R>>,
+}
+
+impl<'a, A, K, R> BareEvent<'a, A, K, R> {
+    /// The event of a send of `signal`.
+    #[inline(always)]
+    pub(crate) fn new(signal: &'a Signal<A, K, R>) -> Self {
+        BareEvent {
+            event: std::mem::ManuallyDrop::new(Event {
+                handle: Handle::Bare(NonNull::from(signal).cast::<u8>()),
+            }),
+            signal: std::marker::PhantomData,
+        }
+    }
+
+    /// The event, lent.
+    #[inline(always)]
+    pub(crate) fn event(&self) -> &Event<A, K, R> {
+        &self.event
+    }
 }

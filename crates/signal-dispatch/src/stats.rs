@@ -47,6 +47,7 @@ const OWNED: usize = 6;
 /// read-modify-writes: the threads beyond the first [`OWNED`] to count at
 /// once, and a thread counting from a thread-local destructor.
 const SHARED: usize = 2;
+const _: () = assert!((OWNED + SHARED).is_power_of_two() && OWNED < u64::BITS as usize);
 
 /// One thread's (or thread-group's) counters, on a cache line (pair) of its
 /// own: a send made on one thread and completed on another never bounces
@@ -80,74 +81,96 @@ pub(crate) struct Counters {
 
 /// The shard index of the current thread: below [`OWNED`] if it holds a
 /// lease on that shard (in every signal's counters), else a shared one.
-#[inline]
+///
+/// Read on every count, so kept apart from the lease: a const-initialised
+/// cell with no destructor is one load (std's even under loom: a static
+/// needs a const constructor). Under loom every modelled thread runs on one
+/// thread of the process: no lease is taken there, and loom sees the
+/// read-modify-writes of shared shards.
+#[inline(always)]
 fn shard_index() -> usize {
-    // std's even under loom (a static needs a const constructor), where
-    // every modelled thread runs on one thread of the process: no lease is
-    // taken there, and loom sees the read-modify-writes of shared shards.
-    // A const-initialised cell: reading it is a look at its state and one
-    // load, with its destructor registered once.
-    thread_local! {
-        static LEASE: Lease = const { Lease(std::cell::Cell::new(UNASSIGNED)) };
+    match SHARD.with(std::cell::Cell::get) {
+        UNASSIGNED => assign(),
+        index => index,
     }
-    LEASE
-        .try_with(|lease| match lease.0.get() {
-            UNASSIGNED => lease.assign(),
-            index => index,
-        })
-        // Counting from a thread-local destructor after the lease's own ran
-        // (and gave the shard back): a shared shard.
-        .unwrap_or(OWNED)
+}
+
+thread_local! {
+    /// This thread's shard index, or [`UNASSIGNED`].
+    static SHARD: std::cell::Cell<usize> = const { std::cell::Cell::new(UNASSIGNED) };
+    /// This thread's lease, if it holds one: given back when the thread ends.
+    static LEASE: Lease = const { Lease(std::cell::Cell::new(UNASSIGNED)) };
 }
 
 /// No shard chosen yet.
 const UNASSIGNED: usize = usize::MAX;
 
 /// Which owned shards are leased: bit `i` for shard `i`. Process-wide, as
-/// the thread-local is: a thread owns the same shard in every signal.
+/// the thread-locals are: a thread owns the same shard in every signal.
 static LEASED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
-/// A thread's shard index ([`shard_index`]), held until the thread ends:
-/// then, if it is a leased one, given back for another thread to take. The
-/// give-back (a release) and the take (an acquire) order the last counts
-/// of one owner before the first of the next, which continues from them.
-struct Lease(std::cell::Cell<usize>);
+/// Chooses the current thread's shard: takes a free owned one, held by a
+/// [`Lease`], or, if there is none, or the thread is ending and its lease
+/// can no longer be held, a shared one.
+#[cold]
+#[inline(never)]
+fn assign() -> usize {
+    let index = LEASE
+        .try_with(|lease| {
+            let index = take_shard();
+            lease.0.set(index);
+            index
+        })
+        .unwrap_or_else(|_| shared_shard());
+    SHARD.with(|shard| shard.set(index));
+    index
+}
 
-impl Lease {
-    /// Takes a free owned shard, or, if there is none, a shared one.
-    #[cold]
-    fn assign(&self) -> usize {
-        use std::sync::atomic::Ordering::{Acquire, Relaxed};
-        static NEXT_SHARED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let all = (1u64 << OWNED) - 1;
-        let mut leased = LEASED.load(Relaxed);
-        let index = loop {
-            let free = !leased & all;
-            if cfg!(signal_dispatch_loom) || free == 0 {
-                break OWNED + NEXT_SHARED.fetch_add(1, Relaxed) % SHARED;
-            }
-            let index = free.trailing_zeros() as usize;
-            match LEASED.compare_exchange_weak(leased, leased | 1 << index, Acquire, Relaxed) {
-                Ok(_) => break index,
-                Err(now) => leased = now,
-            }
-        };
-        self.0.set(index);
-        index
+/// A free owned shard, leased, or else a shared one.
+fn take_shard() -> usize {
+    use std::sync::atomic::Ordering::{Acquire, Relaxed};
+    let all = (1u64 << OWNED) - 1;
+    let mut leased = LEASED.load(Relaxed);
+    loop {
+        let free = !leased & all;
+        if cfg!(signal_dispatch_loom) || free == 0 {
+            return shared_shard();
+        }
+        let index = free.trailing_zeros() as usize;
+        match LEASED.compare_exchange_weak(leased, leased | 1 << index, Acquire, Relaxed) {
+            Ok(_) => return index,
+            Err(now) => leased = now,
+        }
     }
 }
+
+/// One of the shared shards, taken in turn.
+fn shared_shard() -> usize {
+    static NEXT_SHARED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    OWNED + NEXT_SHARED.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % SHARED
+}
+
+/// A thread's leased shard ([`shard_index`]), held until the thread ends:
+/// then the thread moves to a shared shard (for any count a later
+/// thread-local destructor makes) and gives the leased one back for
+/// another thread to take. The give-back (a release) and the take (an
+/// acquire) order the last counts of one owner before the first of the
+/// next, which continues from them.
+struct Lease(std::cell::Cell<usize>);
 
 impl Drop for Lease {
     fn drop(&mut self) {
         let index = self.0.get();
         if index < OWNED {
+            // `SHARD` has no destructor: it outlives every other local.
+            SHARD.with(|shard| shard.set(shared_shard()));
             LEASED.fetch_and(!(1 << index), std::sync::atomic::Ordering::Release);
         }
     }
 }
 
 /// The shard the current thread counts on, and how.
-struct Local<'a> {
+pub(crate) struct Local<'a> {
     shard: &'a Shard,
     /// Whether the thread holds the shard's lease, and so is its only
     /// writer.
@@ -182,11 +205,13 @@ impl Local<'_> {
 }
 
 impl Counters {
-    #[inline]
+    #[inline(always)]
     fn local(&self) -> Local<'_> {
         let index = shard_index();
         Local {
-            shard: &self.shards[index],
+            // Always in bounds; the mask (the count is a power of two)
+            // saves the check.
+            shard: &self.shards[index & (OWNED + SHARED - 1)],
             owned: index < OWNED,
         }
     }
@@ -230,15 +255,31 @@ impl Counters {
         self.end_on(&self.local(), completed);
     }
 
-    /// A send whose `reached` callbacks all run in `run`, on this thread:
-    /// [`sent`](Self::sent) before, [`ended`](Self::ended) after, with all
-    /// of them completed, and the shard looked up once for both.
+    /// A send whose `reached` callbacks all run now, on this thread, begun:
+    /// [`sent`](Self::sent), returning the shard to count its end on with
+    /// [`end_inline`](Self::end_inline), so that it is looked up once.
     #[inline(always)]
-    pub(crate) fn run_inline<T>(&self, reached: usize, run: impl FnOnce() -> T) -> T {
+    pub(crate) fn begin_inline(&self, reached: usize) -> Local<'_> {
         let local = self.local();
         local.begin(reached);
+        local
+    }
+
+    /// The end of a send begun with [`begin_inline`](Self::begin_inline):
+    /// [`ended`](Self::ended), with all of its callbacks completed.
+    #[inline(always)]
+    pub(crate) fn end_inline(&self, local: &Local<'_>, reached: usize) {
+        self.end_on(local, reached);
+    }
+
+    /// A send whose `reached` callbacks all run in `run`, on this thread,
+    /// counted around it ([`begin_inline`](Self::begin_inline), then
+    /// [`end_inline`](Self::end_inline)).
+    #[inline(always)]
+    pub(crate) fn run_inline<T>(&self, reached: usize, run: impl FnOnce() -> T) -> T {
+        let local = self.begin_inline(reached);
         let ran = run();
-        self.end_on(&local, reached);
+        self.end_inline(&local, reached);
         ran
     }
 
@@ -314,5 +355,61 @@ struct Leave<'a>(&'a AtomicUsize);
 impl Drop for Leave<'_> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+#[cfg(all(test, not(signal_dispatch_loom)))]
+mod tests {
+    use super::*;
+    use std::cell::{Cell, RefCell};
+    use std::sync::mpsc;
+
+    #[test]
+    fn a_thread_counts_on_a_shared_shard_once_its_lease_is_given_back() {
+        // std destroys a thread's locals in the reverse order of their
+        // first use. Used in this order, `REPORT` goes last, after `LATE`,
+        // which goes after the lease and reads the shard index then.
+        type Seen = (usize, Option<(bool, usize)>);
+        struct Report(RefCell<Option<(mpsc::Sender<Seen>, usize)>>);
+        impl Drop for Report {
+            fn drop(&mut self) {
+                if let Some((sender, leased)) = self.0.borrow_mut().take() {
+                    let _ = sender.send((leased, AFTER.with(Cell::get)));
+                }
+            }
+        }
+        struct Late(Cell<bool>);
+        impl Drop for Late {
+            fn drop(&mut self) {
+                if self.0.get() {
+                    let lease_gone = LEASE.try_with(|_| ()).is_err();
+                    AFTER.with(|after| after.set(Some((lease_gone, shard_index()))));
+                }
+            }
+        }
+        thread_local! {
+            static REPORT: Report = const { Report(RefCell::new(None)) };
+            static LATE: Late = const { Late(Cell::new(false)) };
+            static AFTER: Cell<Option<(bool, usize)>> = const { Cell::new(None) };
+        }
+        let (sender, receiver) = mpsc::channel();
+        std::thread::spawn(move || {
+            REPORT.with(|_| ());
+            LATE.with(|late| late.0.set(true));
+            let leased = shard_index();
+            REPORT.with(|report| *report.0.borrow_mut() = Some((sender, leased)));
+        })
+        .join()
+        .unwrap();
+        let (leased, after) = receiver.recv().unwrap();
+        // Other tests' threads may hold every owned shard.
+        if leased < OWNED {
+            let (lease_gone, index) = after.expect("the late destructor ran");
+            assert!(lease_gone, "the lease outlived the late destructor");
+            assert!(
+                index >= OWNED,
+                "shard {index} still used after its lease was given back"
+            );
+        }
     }
 }
