@@ -589,7 +589,7 @@ pub(crate) fn start_plain<A, K, R>(
 /// event, lent: no ticket, since every call is over on return.
 ///
 /// In a frame of its own: inlined into `SendBuilder::call`, the loop cost
-/// ~0.2 ns more per callback at ten (3.78–3.87 ns against 3.60–3.61).
+/// ~0.2 ns more per callback at ten (3.78–3.87 ns against 3.58–3.67).
 #[inline(never)]
 pub(crate) fn call_lent<A, K, R>(
     event: &Event<A, K, R>,
