@@ -245,8 +245,22 @@ pub(crate) fn pending_ids<R>(running: &Running<R>) -> Vec<ConnectionId> {
 
 /// Where a task hands its calls' outcomes.
 pub(crate) trait Outcomes<R> {
+    /// Whether these outcomes keep nothing of a `()` value but that it was
+    /// returned: a loop may then count such values itself, in a register,
+    /// and hand over the count ([`units`](Self::units)) once it is done.
+    const TALLIES_UNITS: bool = false;
+
     /// A call returned `value`.
     fn value(&mut self, id: ConnectionId, value: R);
+    /// `count` calls returned `()`, counted by the loop that made them.
+    /// Called only where [`TALLIES_UNITS`](Self::TALLIES_UNITS) is set and
+    /// `R` is `()`.
+    fn units(&mut self, count: usize) {
+        debug_assert!(
+            false,
+            "{count} units handed to outcomes that keep each value"
+        );
+    }
     /// A call failed.
     fn failure(&mut self, failure: Failure);
 
@@ -439,7 +453,9 @@ where
     }
 
     fn call(&self, event: &Event<A, K, R>, outcomes: &mut impl Outcomes<R>) {
-        call_sync(self.borrow(), event, outcomes);
+        let mut tally = Tally::default();
+        call_sync(self.borrow(), event, outcomes, &mut tally);
+        tally.hand_over(outcomes);
     }
 }
 
@@ -574,14 +590,16 @@ pub(crate) fn start_plain<A, K, R>(
     K: Key,
     R: Send + 'static,
 {
+    let mut tally = Tally::default();
     for slot in slots {
         if slot.target().is_sync() {
-            call_sync(slot, &ticket.event, outcomes);
+            call_sync(slot, &ticket.event, outcomes, &mut tally);
             ticket.finished += 1;
         } else if let Some(call) = ticket.run(slot, None, None, outcomes) {
             running.get_or_insert_with(Running::new).push(call);
         }
     }
+    tally.hand_over(outcomes);
 }
 
 /// Runs the calls of an inline send whose callbacks all borrow the event
@@ -600,8 +618,33 @@ pub(crate) fn call_lent<A, K, R>(
     K: Key,
     R: Send + 'static,
 {
+    let mut tally = Tally::default();
     for slot in slots {
-        call_sync(slot.borrow(), event, outcomes);
+        call_sync(slot.borrow(), event, outcomes, &mut tally);
+    }
+    tally.hand_over(outcomes);
+}
+
+/// The `()` values a loop of sync calls counts itself, for outcomes that
+/// keep only their number ([`Outcomes::TALLIES_UNITS`]), handed over once
+/// the loop is done. Pushed one by one into a report, each value read and
+/// wrote the report's length in memory across the call: ~0.25 ns per
+/// callback (5.55 ns against 5.31 per callback at fan-out 100, called).
+#[derive(Default)]
+struct Tally(usize);
+
+impl Tally {
+    /// Whether a loop handing its values to `O` counts them here instead.
+    #[inline(always)]
+    fn counts<R: 'static, O: Outcomes<R>>(_: &O) -> bool {
+        O::TALLIES_UNITS && std::any::TypeId::of::<R>() == std::any::TypeId::of::<()>()
+    }
+
+    #[inline(always)]
+    fn hand_over<R: 'static>(self, outcomes: &mut impl Outcomes<R>) {
+        if self.0 > 0 {
+            outcomes.units(self.0);
+        }
     }
 }
 
@@ -614,12 +657,14 @@ fn call_sync<A, K, R>(
     slot: &CallbackSlot<A, K, R>,
     event: &Event<A, K, R>,
     outcomes: &mut impl Outcomes<R>,
+    tally: &mut Tally,
 ) where
     A: Send + Sync + 'static,
     K: Key,
     R: Send + 'static,
 {
     match std::panic::catch_unwind(AssertUnwindSafe(|| slot.target().call(event))) {
+        Ok(Ok(_)) if Tally::counts(outcomes) => tally.0 += 1,
         Ok(Ok(value)) => outcomes.value(slot.id(), value),
         failed => fail(event, slot.id(), failed, outcomes),
     }

@@ -27,7 +27,7 @@ use crate::event::{Delivery, Event, Lent};
 use crate::mode::Mode;
 use crate::picks::{Picked, PickedCall, Picks, SnapshotSlot};
 use crate::report::Report;
-use crate::router::{Key, Plain, Selection};
+use crate::router::{CurrentSnapshot, Key, Plain, Selection};
 use crate::sender::Sender;
 use crate::signal::Signal;
 use crate::spawn::Resolved;
@@ -687,14 +687,10 @@ where
             return Started::Elsewhere(mode, executor);
         }
         if self.is_unfiltered() {
-            // The run's report is filled in place, not `call`'s returned
-            // as built: returned in a `Started` through memory, that cost
-            // more than the run's report moved out.
+            // Not lendable, as a rule: the wait lent the event itself if it
+            // could ([`lendable_inline_snapshot`]); a snapshot made since
+            // is picked from like any other.
             let snapshot = inner.router.unfiltered_snapshot();
-            if self.is_lendable(&snapshot) {
-                self.lend_to_every_slot_apart(&mut run.report, &snapshot.slots);
-                return Started::Lent;
-            }
             self.start_unfiltered_inline(run, &snapshot);
         } else {
             self.start_planned_inline(run);
@@ -893,6 +889,27 @@ where
                 scheduled: 0,
                 source,
             })
+    }
+
+    /// The snapshot of an inline send that lends its event to every slot,
+    /// if this is one: it names no key, sender or arguments, its signal is
+    /// open, unblocked and has no in-flight limit, and every slot of the
+    /// current snapshot is [lendable](Self::is_lendable).
+    #[inline(always)]
+    fn lendable_inline_snapshot(&self) -> Option<CurrentSnapshot<Callback<A, K, R>, K>> {
+        if !self.is_unfiltered() || self.args.is_some() {
+            return None;
+        }
+        let inner = self.signal.inner();
+        if self.mode.unwrap_or(inner.mode) != Mode::Inline
+            || inner.is_closed()
+            || inner.is_blocked()
+            || inner.flight.limit().is_some()
+        {
+            return None;
+        }
+        let snapshot = inner.router.unfiltered_snapshot();
+        self.is_lendable(&snapshot).then_some(snapshot)
     }
 
     /// Whether an unfiltered send from `snapshot` can lend its event: it
@@ -1359,9 +1376,6 @@ where
     Finished(Result<Report<R>, SendError<A, K>>),
     /// Its inline calls started.
     Inline,
-    /// It lent its event to every slot, and is over: the builder, which
-    /// names no key, sender or arguments, holds nothing to free.
-    Lent,
     /// It runs in tasks on `executor`, in this mode, or (with no executor)
     /// inline under an in-flight limit.
     Elsewhere(Mode, Option<Resolved<'a>>),
@@ -1405,80 +1419,104 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let state: &mut WaitState<'a, A, K, R, D> = &mut self.get_mut().state;
+        // The commonest awaited send, made as `call` makes it, here: every
+        // other poll is out of line (`poll_rest`), so that this one needs
+        // few registers and a small frame.
         if let WaitState::Unstarted(send, deadline) = state {
-            // Taken first: a wait found unstarted with no deadline had its
-            // first poll panic (in a key's `Hash`, say), and must not send
-            // again with what is left of its builder.
-            let deadline = deadline
-                .take()
-                .expect("a send's wait polled again after its first poll panicked");
-            let mut run = InlineRun::new();
-            match send.start_wait(&mut run) {
-                Started::Finished(result) => {
-                    *state = WaitState::Done;
-                    return Poll::Ready(result);
-                }
-                Started::Lent => {
-                    // Forgotten, not dropped: the spent builder holds nothing
-                    // (and the deadline was taken), and its drop, out of
-                    // line, would only look.
+            if deadline.is_some() {
+                if let Some(snapshot) = send.lendable_inline_snapshot() {
+                    // Taken before any call, as in `poll_rest`.
+                    drop(deadline.take());
+                    let mut report = Report::empty();
+                    send.lend_to_every_slot_apart(&mut report, &snapshot.slots);
+                    drop(snapshot);
+                    // Forgotten, not dropped: the spent builder holds
+                    // nothing (and the deadline was dropped), and its drop,
+                    // out of line, would only look.
                     std::mem::forget(std::mem::replace(state, WaitState::Done));
-                    return Poll::Ready(Ok(run.report));
-                }
-                Started::Inline if run.running.is_none() => {
-                    // Taken apart, not finished: nothing runs, and the
-                    // report is moved out rather than swapped for an empty
-                    // one that must then be dropped.
-                    let InlineRun { report, ticket, .. } = run;
-                    drop(ticket);
-                    *state = WaitState::Done;
                     return Poll::Ready(Ok(report));
-                }
-                Started::Inline => {
-                    // The deadline is pinned in a box of its own (none for
-                    // `wait`'s, which is zero-sized), so the wait never is.
-                    *state = WaitState::Inline(run, Box::pin(deadline));
-                }
-                Started::Elsewhere(mode, executor) => {
-                    // Boxed: its state would otherwise enlarge the future
-                    // of every awaited send, inline ones included.
-                    let WaitState::Unstarted(send, _) = std::mem::replace(state, WaitState::Done)
-                    else {
-                        unreachable!("matched above")
-                    };
-                    *state = WaitState::Elsewhere(match executor {
-                        Some(executor) => Box::pin(send.wait_scheduled(mode, executor, deadline)),
-                        None => {
-                            Box::pin(async move { Ok(send.wait_limited_inline(deadline).await) })
-                        }
-                    });
                 }
             }
         }
-        match state {
-            WaitState::Inline(run, deadline) => {
-                let (Some(running), Some(ticket)) = (run.running.as_mut(), run.ticket.as_mut())
+        poll_rest(state, cx)
+    }
+}
+
+/// [`Wait::poll`] for every send but the commonest.
+#[inline(never)]
+fn poll_rest<'a, A, K, R, D>(
+    state: &mut WaitState<'a, A, K, R, D>,
+    cx: &mut Context<'_>,
+) -> Poll<Result<Report<R>, SendError<A, K>>>
+where
+    A: Send + Sync + 'static,
+    K: Key,
+    R: Send + 'static,
+    D: Future + Send + 'a,
+{
+    if let WaitState::Unstarted(send, deadline) = state {
+        // Taken first: a wait found unstarted with no deadline had its
+        // first poll panic (in a key's `Hash`, say), and must not send
+        // again with what is left of its builder.
+        let deadline = deadline
+            .take()
+            .expect("a send's wait polled again after its first poll panicked");
+        let mut run = InlineRun::new();
+        match send.start_wait(&mut run) {
+            Started::Finished(result) => {
+                *state = WaitState::Done;
+                return Poll::Ready(result);
+            }
+            Started::Inline if run.running.is_none() => {
+                // Taken apart, not finished: nothing runs, and the
+                // report is moved out rather than swapped for an empty
+                // one that must then be dropped.
+                let InlineRun { report, ticket, .. } = run;
+                drop(ticket);
+                *state = WaitState::Done;
+                return Poll::Ready(Ok(report));
+            }
+            Started::Inline => {
+                // The deadline is pinned in a box of its own (none for
+                // `wait`'s, which is zero-sized), so the wait never is.
+                *state = WaitState::Inline(run, Box::pin(deadline));
+            }
+            Started::Elsewhere(mode, executor) => {
+                // Boxed: its state would otherwise enlarge the future
+                // of every awaited send, inline ones included.
+                let WaitState::Unstarted(send, _) = std::mem::replace(state, WaitState::Done)
                 else {
-                    unreachable!("an inline wait is left running only with async calls")
+                    unreachable!("matched above")
                 };
-                if poll_drain(ticket, running, &mut run.report, cx).is_pending() {
-                    if deadline.as_mut().poll(cx).is_pending() {
-                        return Poll::Pending;
-                    }
-                    run.report.set_pending(pending_ids(running));
+                *state = WaitState::Elsewhere(match executor {
+                    Some(executor) => Box::pin(send.wait_scheduled(mode, executor, deadline)),
+                    None => Box::pin(async move { Ok(send.wait_limited_inline(deadline).await) }),
+                });
+            }
+        }
+    }
+    match state {
+        WaitState::Inline(run, deadline) => {
+            let (Some(running), Some(ticket)) = (run.running.as_mut(), run.ticket.as_mut()) else {
+                unreachable!("an inline wait is left running only with async calls")
+            };
+            if poll_drain(ticket, running, &mut run.report, cx).is_pending() {
+                if deadline.as_mut().poll(cx).is_pending() {
+                    return Poll::Pending;
                 }
-                let report = run.finish();
-                *state = WaitState::Done;
-                Poll::Ready(Ok(report))
+                run.report.set_pending(pending_ids(running));
             }
-            WaitState::Elsewhere(wait) => {
-                let result = ready!(wait.as_mut().poll(cx));
-                *state = WaitState::Done;
-                Poll::Ready(result)
-            }
-            WaitState::Unstarted(..) | WaitState::Done => {
-                panic!("a send's wait polled after it finished")
-            }
+            let report = run.finish();
+            *state = WaitState::Done;
+            Poll::Ready(Ok(report))
+        }
+        WaitState::Elsewhere(wait) => {
+            let result = ready!(wait.as_mut().poll(cx));
+            *state = WaitState::Done;
+            Poll::Ready(result)
+        }
+        WaitState::Unstarted(..) | WaitState::Done => {
+            panic!("a send's wait polled after it finished")
         }
     }
 }
@@ -1730,9 +1768,17 @@ impl<R> Outcomes<R> for Noting<'_, R> {
 }
 
 /// An awaited inline send's outcomes go straight into its report.
-impl<R> Outcomes<R> for Report<R> {
+impl<R: 'static> Outcomes<R> for Report<R> {
+    const TALLIES_UNITS: bool = true;
+
     fn value(&mut self, _: ConnectionId, value: R) {
         self.values.push(value);
+    }
+
+    fn units(&mut self, count: usize) {
+        if let Some(units) = (&mut self.values as &mut dyn Any).downcast_mut::<Vec<()>>() {
+            units.resize(units.len() + count, ());
+        }
     }
 
     fn failure(&mut self, failure: crate::error::Failure) {

@@ -388,3 +388,53 @@ fn a_callback_whose_owner_died_is_neither_called_nor_counted() {
     drop(owner);
     assert_eq!(signal.send().call().unwrap().scheduled(), 0);
 }
+
+/// A value with nothing in it that is not `()`: kept one by one, where
+/// `()` values are counted by the loop that makes the calls.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Token;
+
+/// Connects `ok + err + panicking` callbacks to `signal`, interleaved,
+/// returning `value` or failing; borrowing the event (the lent loop), or
+/// taking it by value (the planned one).
+fn connect_mixed<R: Copy + Send + Sync + 'static>(
+    signal: &Signal<(), String, R>,
+    value: R,
+    borrowing: bool,
+) {
+    for i in 0..9 {
+        let outcome = move || -> Result<R, &'static str> {
+            match i % 3 {
+                0 => Ok(value),
+                1 => Err("refused"),
+                _ => panic!("broke"),
+            }
+        };
+        if borrowing {
+            signal.connect(move |_: &Event<(), String, R>| outcome());
+        } else {
+            signal.connect(move |_: Event<(), String, R>| outcome());
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_report_keeps_every_value_among_failures_whatever_the_value_type() {
+    async fn check<R: Copy + PartialEq + std::fmt::Debug + Send + Sync + 'static>(value: R) {
+        for borrowing in [true, false] {
+            let signal: Signal<(), String, R> = Signal::builder(()).mode(Mode::Inline).build();
+            connect_mixed(&signal, value, borrowing);
+            let called = signal.send().call().unwrap();
+            let awaited = signal.send().wait().await.unwrap();
+            for report in [called, awaited] {
+                assert_eq!(report.scheduled(), 9, "borrowing: {borrowing}");
+                assert_eq!(report.values(), [value; 3], "borrowing: {borrowing}");
+                assert_eq!(report.failures().len(), 6, "borrowing: {borrowing}");
+                assert_eq!(report.completed(), 9, "borrowing: {borrowing}");
+            }
+        }
+    }
+    check(()).await;
+    check(Token).await;
+    check(5_u8).await;
+}
