@@ -767,7 +767,7 @@ impl<T: Target, K: Key> Router<T, K> {
     /// It is read through an arc-swap guard, which takes no reference count
     /// (no shared count moving between cores that send at once); a task
     /// that keeps it takes one ([`CurrentSnapshot::into_arc`]).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn unfiltered_snapshot(&self) -> CurrentSnapshot<T, K> {
         {
             // Under loom, the publication lock stands in for arc-swap's own
