@@ -106,7 +106,12 @@ where
     K: Key,
     R: Send + 'static,
 {
-    #[inline]
+    // The builder's own methods are always inlined: each takes and returns
+    // the builder by value, and one called out of line copies it in and
+    // out. `sender` was, in the harness built in one codegen unit: an
+    // awaited send among 10 senders cost 66.9–68.1 ns, against 62.1–63.2
+    // with it inlined (alternating runs).
+    #[inline(always)]
     pub(crate) fn new(signal: &'a Signal<A, K, R>) -> Self {
         SendBuilder {
             signal,
@@ -119,7 +124,7 @@ where
 
     /// Names a sender: connections filtered on it (by identity) receive
     /// the send, and callbacks see it in [`Event::senders`](crate::Event::senders).
-    #[inline]
+    #[inline(always)]
     pub fn sender<T: Any + Send + Sync>(mut self, sender: &Arc<T>) -> Self {
         self.senders.push(Sender::new(sender));
         self
@@ -162,7 +167,7 @@ where
     }
 
     /// Names a key: connections filtered on an equal key receive the send.
-    #[inline]
+    #[inline(always)]
     pub fn key(mut self, key: impl Into<K>) -> Self {
         self.keys.push(key.into());
         self
@@ -180,7 +185,7 @@ where
     }
 
     /// Sends these arguments instead of the signal's defaults.
-    #[inline]
+    #[inline(always)]
     pub fn args(mut self, args: A) -> Self {
         self.args = Some(args);
         self
@@ -223,7 +228,7 @@ where
     }
 
     /// Runs this send's callbacks in `mode` instead of the signal's.
-    #[inline]
+    #[inline(always)]
     pub fn mode(mut self, mode: Mode) -> Self {
         self.mode = Some(mode);
         self
@@ -408,6 +413,7 @@ where
     /// assert_eq!(report.fold(0, |sum, n| sum + n), 5);
     /// # }
     /// ```
+    #[inline(always)]
     pub fn wait(self) -> impl Future<Output = Result<Report<R>, SendError<A, K>>> + Send + 'a {
         // Not an `async fn` wrapping `wait_until`: that would nest one
         // future in another, and copy it whole when first awaited.
@@ -441,6 +447,7 @@ where
     /// assert_eq!(report.pending(), [slow.id()]);
     /// # }
     /// ```
+    #[inline(always)]
     pub fn wait_until<D>(
         self,
         deadline: D,

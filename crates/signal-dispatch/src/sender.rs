@@ -28,6 +28,7 @@ pub struct Sender(Arc<dyn Any + Send + Sync>);
 
 impl Sender {
     /// Wraps `object` as a sender. The sender keeps it alive.
+    #[inline]
     pub fn new<T: Any + Send + Sync>(object: &Arc<T>) -> Self {
         Sender(object.clone())
     }

@@ -344,7 +344,7 @@ where
     /// assert_eq!(signal.send().args(5).schedule().unwrap(), 1);
     /// # }
     /// ```
-    #[inline]
+    #[inline(always)]
     pub fn send(&self) -> SendBuilder<'_, A, K, R> {
         SendBuilder::new(self)
     }
