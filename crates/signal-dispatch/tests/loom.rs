@@ -1,7 +1,7 @@
 //! Loom models of the routing table's concurrency: every interleaving (up
 //! to a preemption bound) of a send with a disconnect, a connect, an owner's
 //! death, a block, and of two sends racing for a `connect_once` callback;
-//! and of `drained` waiting on a send it saw begin.
+//! and of `drained` waiting on a send it saw begin, called or awaited.
 //!
 //! Run with `./scripts/loom.sh` (`RUSTFLAGS="--cfg signal_dispatch_loom"`):
 //! the crate's sync shim then uses loom's atomics and mutexes. Sends run in
@@ -283,13 +283,12 @@ fn an_unfiltered_send_racing_a_disconnect_never_runs_the_callback_once_it_is_see
     });
 }
 
-#[test]
-fn drained_waits_for_a_send_whose_callback_it_saw_start() {
-    // A send's beginning is counted with relaxed ordering: a thread that
-    // sees anything the send did after it (here, its callback starting)
-    // sees the send in flight, so `drained` returns only after the send's
-    // end, and is woken by it.
-    model(|| {
+/// A send's beginning is counted with relaxed ordering: a thread that sees
+/// anything the send did after it (here, its callback starting) sees the
+/// send in flight, so `drained` returns only after the send's end, and is
+/// woken by it. `send` makes the send and returns how many it scheduled.
+fn drained_waits_for_a_send_whose_callback_it_saw_start(send: fn(&Signal<(), String>) -> usize) {
+    model(move || {
         let signal = inline_signal();
         let started = Arc::new((loom::sync::Mutex::new(false), loom::sync::Condvar::new()));
         let finished = Arc::new(AtomicBool::new(false));
@@ -303,7 +302,7 @@ fn drained_waits_for_a_send_whose_callback_it_saw_start() {
         }
         let sender = {
             let signal = signal.clone();
-            loom::thread::spawn(move || signal.send().call().unwrap().scheduled())
+            loom::thread::spawn(move || send(&signal))
         };
         let mut seen = started.0.lock().unwrap();
         while !*seen {
@@ -317,5 +316,21 @@ fn drained_waits_for_a_send_whose_callback_it_saw_start() {
         );
         assert_eq!(sender.join().unwrap(), 1);
         assert_eq!(signal.in_flight(), 0);
+    });
+}
+
+#[test]
+fn drained_waits_for_a_called_send_whose_callback_it_saw_start() {
+    drained_waits_for_a_send_whose_callback_it_saw_start(|signal| {
+        signal.send().call().unwrap().scheduled()
+    });
+}
+
+#[test]
+fn drained_waits_for_an_awaited_send_whose_callback_it_saw_start() {
+    // The awaited send to callbacks that borrow the event is made in the
+    // wait's own poll, not by `call`: the same counts, from another path.
+    drained_waits_for_a_send_whose_callback_it_saw_start(|signal| {
+        run(signal.send().wait()).unwrap().scheduled()
     });
 }
