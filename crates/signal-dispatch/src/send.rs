@@ -523,10 +523,7 @@ where
             return called;
         }
         let snapshot = inner.router.unfiltered_snapshot();
-        // `is_lendable`, but for the arguments, known to be the defaults.
-        if plainness(&snapshot) != Plain::AllAtOnce
-            || inner.router.plain_prefix(&snapshot) != snapshot.slots.len()
-        {
+        if !self.is_lendable(&snapshot) {
             let report = self.call_unfiltered(&snapshot);
             std::mem::forget(self);
             return Ok(report);
@@ -919,13 +916,15 @@ where
         self.is_lendable(&snapshot).then_some(snapshot)
     }
 
-    /// Whether an unfiltered send from `snapshot` can lend its event: it
-    /// has the default arguments, and every slot is a callback borrowing
-    /// the event, plainly selectable, so nothing need be picked.
+    /// Whether an unfiltered send with the default arguments (its callers
+    /// have looked at those) can lend its event to `snapshot`'s slots:
+    /// every slot is a callback borrowing the event, plainly selectable, so
+    /// nothing need be picked. The arguments are not looked at again here:
+    /// after the snapshot's atomic loads, the compiler would read them back
+    /// from memory.
     #[inline(always)]
     fn is_lendable(&self, snapshot: &CallbackSnapshot<A, K, R>) -> bool {
-        self.args.is_none()
-            && plainness(snapshot) == Plain::AllAtOnce
+        plainness(snapshot) == Plain::AllAtOnce
             && self.signal.inner().router.plain_prefix(snapshot) == snapshot.slots.len()
     }
 
