@@ -455,8 +455,18 @@ where
     where
         D: Future + Send + 'a,
     {
+        let state = if self.is_plain() && self.mode.is_none() {
+            // Kept as its signal: the awaiting task writes a word, not the
+            // builder, and the wait's first poll reads it, not the
+            // builder's lists, arguments and mode.
+            let signal = self.signal;
+            std::mem::forget(self);
+            WaitState::Plain(signal, Some(deadline))
+        } else {
+            WaitState::Unstarted(self, Some(deadline))
+        };
         Wait {
-            state: ManuallyDrop::new(WaitState::Unstarted(self, Some(deadline))),
+            state: ManuallyDrop::new(state),
         }
     }
 
@@ -523,7 +533,7 @@ where
             return called;
         }
         let snapshot = inner.router.unfiltered_snapshot();
-        if !self.is_lendable(&snapshot) {
+        if !is_lendable(self.signal, &snapshot) {
             let report = self.call_unfiltered(&snapshot);
             std::mem::forget(self);
             return Ok(report);
@@ -533,9 +543,10 @@ where
         // out, it cost a tenth of the send. (Every other call is out of
         // line, so that this one needs few registers.)
         let mut report = Report::empty();
-        self.lend_to_every_slot(&mut report, &snapshot.slots);
+        debug_assert!(self.is_plain());
+        lend_to_every_slot(self.signal, &mut report, &snapshot.slots);
         // Spent, naming no key, sender or arguments, it holds nothing to
-        // free (see `lend_to_every_slot`): its drop, out of line, would
+        // free ([`is_plain`](Self::is_plain)): its drop, out of line, would
         // only look.
         std::mem::forget(self);
         Ok(report)
@@ -596,7 +607,7 @@ where
     /// [`call`](Self::call) naming no key and no sender, on a signal with
     /// no in-flight limit, when its event cannot be lent: it names
     /// arguments, or the snapshot of its slots is not
-    /// [lendable](Self::is_lendable). Spends the builder.
+    /// [lendable](is_lendable). Spends the builder.
     #[inline(never)]
     fn call_unfiltered(&mut self, snapshot: &CallbackSnapshot<A, K, R>) -> Report<R> {
         let mut run = InlineRun::new();
@@ -691,10 +702,14 @@ where
             return Started::Elsewhere(mode, executor);
         }
         if self.is_unfiltered() {
-            // Not lendable, as a rule: the wait lent the event itself if it
-            // could ([`lendable_inline_snapshot`]); a snapshot made since
-            // is picked from like any other.
             let snapshot = inner.router.unfiltered_snapshot();
+            if self.args.is_none() && is_lendable(self.signal, &snapshot) {
+                // A plain send naming its mode: lent here, out of the
+                // wait's poll, which lends only to sends naming nothing
+                // (`WaitState::Plain`). Every call is over on return.
+                lend_to_every_slot(self.signal, &mut run.report, &snapshot.slots);
+                return Started::Inline;
+            }
             self.start_unfiltered_inline(run, &snapshot);
         } else {
             self.start_planned_inline(run);
@@ -895,37 +910,15 @@ where
             })
     }
 
-    /// The snapshot of an inline send that lends its event to every slot,
-    /// if this is one: it names no key, sender or arguments, its signal is
-    /// open, unblocked and has no in-flight limit, and every slot of the
-    /// current snapshot is [lendable](Self::is_lendable).
+    /// Whether the builder names no key, sender or arguments: its send is
+    /// made from its signal and mode alone. Its empty lists are inline
+    /// (`unspill_if_empty`), so it holds nothing to free, and it may be
+    /// forgotten.
     #[inline(always)]
-    fn lendable_inline_snapshot(&self) -> Option<CurrentSnapshot<Callback<A, K, R>, K>> {
-        if !self.is_unfiltered() || self.args.is_some() {
-            return None;
-        }
-        let inner = self.signal.inner();
-        if self.mode.unwrap_or(inner.mode) != Mode::Inline
-            || inner.is_closed()
-            || inner.is_blocked()
-            || inner.flight.limit().is_some()
-        {
-            return None;
-        }
-        let snapshot = inner.router.unfiltered_snapshot();
-        self.is_lendable(&snapshot).then_some(snapshot)
-    }
-
-    /// Whether an unfiltered send with the default arguments (its callers
-    /// have looked at those) can lend its event to `snapshot`'s slots:
-    /// every slot is a callback borrowing the event, plainly selectable, so
-    /// nothing need be picked. The arguments are not looked at again here:
-    /// after the snapshot's atomic loads, the compiler would read them back
-    /// from memory.
-    #[inline(always)]
-    fn is_lendable(&self, snapshot: &CallbackSnapshot<A, K, R>) -> bool {
-        plainness(snapshot) == Plain::AllAtOnce
-            && self.signal.inner().router.plain_prefix(snapshot) == snapshot.slots.len()
+    fn is_plain(&self) -> bool {
+        let plain = self.is_unfiltered() && self.args.is_none();
+        debug_assert!(!plain || !(self.keys.spilled() || self.senders.spilled()));
+        plain
     }
 
     /// [`wait_until`](Self::wait_until) for an inline send naming no key
@@ -933,7 +926,7 @@ where
     /// wait: the callbacks run from the router's snapshot, with no reference
     /// count per callback; the sync ones are done on return, the async ones
     /// left running (`snapshot` is the router's, read by the caller, who
-    /// found it not [lendable](Self::is_lendable)). A plain function, so its
+    /// found it not [lendable](is_lendable)). A plain function, so its
     /// state is never part of the awaiting future; it fills `run` (fresh)
     /// in place (see `pick`).
     fn start_unfiltered_inline(
@@ -1013,31 +1006,6 @@ where
         run.report.reserve(count);
         let calls = plan.calls.drain(..).map(Call::into_parts);
         self.start_inline(run, &plan.sinks, count, &[], calls);
-    }
-
-    /// [`call_lent`](Self::call_lent) for an unfiltered send whose snapshot
-    /// is [lendable](Self::is_lendable): to every slot, nothing picked. The
-    /// commonest send, its outcomes written into `report` (fresh).
-    ///
-    /// Inlined into [`call`](Self::call) and into [`Wait`]'s poll, with
-    /// its counters and event, so that the send's one frame does all but
-    /// the calls to the callbacks (see [`run_bare`]).
-    #[inline(always)]
-    fn lend_to_every_slot(&mut self, report: &mut Report<R>, slots: &[Arc<CallbackSlot<A, K, R>>]) {
-        // Its builder names no key, sender or arguments, and its empty
-        // lists are inline (`unspill_if_empty`): once spent, it holds
-        // nothing to free, and its callers forget it.
-        debug_assert!(
-            self.is_unfiltered()
-                && self.args.is_none()
-                && !self.keys.spilled()
-                && !self.senders.spilled()
-        );
-        report.scheduled = slots.len();
-        report.reserve(slots.len());
-        // Its event names no sender and no key: the builder's empty lists
-        // need not be read.
-        run_bare(self.signal, slots, report);
     }
 
     /// Runs an inline send's calls, `plain` ones that are all sync, with
@@ -1258,6 +1226,70 @@ fn run_lent<A, K, R>(
         .run_inline(count, || lent.lend(|event| call_lent(event, plain, report)));
 }
 
+/// The snapshot of a send naming nothing (no key, sender, arguments or
+/// mode) that lends its event to every slot, if this is one: its signal is
+/// inline, open, unblocked and has no in-flight limit, and every slot of
+/// the current snapshot is [lendable](is_lendable).
+#[inline(always)]
+fn lendable_inline_snapshot<A, K, R>(
+    signal: &Signal<A, K, R>,
+) -> Option<CurrentSnapshot<Callback<A, K, R>, K>>
+where
+    A: Send + Sync + 'static,
+    K: Key,
+    R: Send + 'static,
+{
+    let inner = signal.inner();
+    if inner.mode != Mode::Inline
+        || inner.is_closed()
+        || inner.is_blocked()
+        || inner.flight.limit().is_some()
+    {
+        return None;
+    }
+    let snapshot = inner.router.unfiltered_snapshot();
+    is_lendable(signal, &snapshot).then_some(snapshot)
+}
+
+/// Whether an unfiltered send with the default arguments (its callers
+/// have looked at those) can lend its event to `snapshot`'s slots: every
+/// slot is a callback borrowing the event, plainly selectable, so nothing
+/// need be picked. The arguments are not looked at here: after the
+/// snapshot's atomic loads, the compiler would read them back from memory.
+#[inline(always)]
+fn is_lendable<A, K, R>(signal: &Signal<A, K, R>, snapshot: &CallbackSnapshot<A, K, R>) -> bool
+where
+    A: Send + Sync + 'static,
+    K: Key,
+    R: Send + 'static,
+{
+    plainness(snapshot) == Plain::AllAtOnce
+        && signal.inner().router.plain_prefix(snapshot) == snapshot.slots.len()
+}
+
+/// An unfiltered send with the default arguments, to `slots` of a
+/// [lendable](is_lendable) snapshot: to every slot, nothing picked. The
+/// commonest send, its outcomes written into `report` (fresh).
+///
+/// Inlined into [`call`](SendBuilder::call) and into [`Wait`]'s poll, with
+/// its counters and event, so that the send's one frame does all but the
+/// calls to the callbacks (see [`run_bare`]).
+#[inline(always)]
+fn lend_to_every_slot<A, K, R>(
+    signal: &Signal<A, K, R>,
+    report: &mut Report<R>,
+    slots: &[Arc<CallbackSlot<A, K, R>>],
+) where
+    A: Send + Sync + 'static,
+    K: Key,
+    R: Send + 'static,
+{
+    report.scheduled = slots.len();
+    report.reserve(slots.len());
+    // Its event names no sender and no key.
+    run_bare(signal, slots, report);
+}
+
 /// [`run_lent`] for a send naming no sender and no key: its event borrows
 /// the signal alone ([`BareEvent`](crate::event::BareEvent)). A function of
 /// its own, not a branch in `run_lent` on the lists being empty: with the
@@ -1381,6 +1413,16 @@ where
     K: Key,
     R: Send + 'static,
 {
+    /// Not polled yet, its builder [plain](SendBuilder::is_plain) and
+    /// naming no mode: the signal is all it held. (The deadline is taken
+    /// as in `Unstarted`.)
+    ///
+    /// No mode, and so no byte beside the deadline's: the poll read the
+    /// two together, a load wider than either store the awaiting task had
+    /// just made, which cannot be forwarded from them, and waited for the
+    /// stores to reach the cache (a sixth of an awaited send's time to
+    /// one callback, by `perf`).
+    Plain(&'a Signal<A, K, R>, Option<D>),
     /// Not polled yet. (The deadline is an option to be taken out while
     /// the builder is read in place; taken, it marks a first poll begun.)
     Unstarted(SendBuilder<'a, A, K, R>, Option<D>),
@@ -1410,26 +1452,29 @@ where
 {
     type Output = Result<Report<R>, SendError<A, K>>;
 
+    // Inlined into the awaiting task, as `call` is into its caller: its
+    // frame then makes the send. Out of line, in alternating runs, an
+    // awaited send to one callback cost 1.16× `signals2`'s time (median of
+    // eight), against 1.13×, and to ten 1.027×, against 1.015×.
+    #[inline(always)]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let state: &mut WaitState<'a, A, K, R, D> = &mut self.get_mut().state;
-        // The commonest awaited send, made as `call` makes it, here, in one
-        // frame up to the callbacks' loop: every other poll is out of line
-        // (`poll_rest`), so that this one needs few registers and a small
-        // frame. With the lend and the checks each in a frame of their
-        // own, a send to one callback took 337 instructions, against 301
-        // here, and 1.20–1.23× `signals2`'s time in alternating runs,
-        // against 1.18–1.19×.
-        if let WaitState::Unstarted(send, deadline) = state {
+        // The commonest awaited send, made as `call` makes it, here, up to
+        // the callbacks' loop: every other poll is out of line
+        // (`poll_rest`), so that this one needs few registers. With the
+        // lend and the checks each in a frame of their own, a send to one
+        // callback took 337 instructions, against 301 with them here.
+        if let WaitState::Plain(signal, deadline) = state {
             if deadline.is_some() {
-                if let Some(snapshot) = send.lendable_inline_snapshot() {
+                let signal: &Signal<A, K, R> = signal;
+                if let Some(snapshot) = lendable_inline_snapshot(signal) {
                     // Taken before any call, as in `poll_rest`.
                     drop(deadline.take());
                     let mut report = Report::empty();
-                    send.lend_to_every_slot(&mut report, &snapshot.slots);
+                    lend_to_every_slot(signal, &mut report, &snapshot.slots);
                     drop(snapshot);
-                    // Forgotten, not dropped: the spent builder holds
-                    // nothing (and the deadline was dropped), and its drop,
-                    // out of line, would only look.
+                    // Forgotten, not dropped: the deadline was dropped, and
+                    // nothing else is left to drop.
                     std::mem::forget(std::mem::replace(state, WaitState::Done));
                     return Poll::Ready(Ok(report));
                 }
@@ -1451,6 +1496,13 @@ where
     R: Send + 'static,
     D: Future + Send + 'a,
 {
+    if let WaitState::Plain(signal, deadline) = state {
+        // Not lendable: made as any other send, from a builder naming
+        // nothing (the deadline moved as it is: taken, it still marks a
+        // first poll that panicked).
+        let (signal, deadline) = (*signal, deadline.take());
+        *state = WaitState::Unstarted(SendBuilder::new(signal), deadline);
+    }
     if let WaitState::Unstarted(send, deadline) = state {
         // Taken first: a wait found unstarted with no deadline had its
         // first poll panic (in a key's `Hash`, say), and must not send
@@ -1512,7 +1564,7 @@ where
             *state = WaitState::Done;
             Poll::Ready(result)
         }
-        WaitState::Unstarted(..) | WaitState::Done => {
+        WaitState::Plain(..) | WaitState::Unstarted(..) | WaitState::Done => {
             panic!("a send's wait polled after it finished")
         }
     }

@@ -426,7 +426,12 @@ async fn a_report_keeps_every_value_among_failures_whatever_the_value_type() {
             connect_mixed(&signal, value, borrowing);
             let called = signal.send().call().unwrap();
             let awaited = signal.send().wait().await.unwrap();
-            for report in [called, awaited] {
+            // A send naming its mode is lent the event out of the wait's
+            // poll, on another path.
+            let spawning: Signal<(), String, R> = Signal::builder(()).mode(Mode::Spawned).build();
+            connect_mixed(&spawning, value, borrowing);
+            let named_inline = spawning.send().mode(Mode::Inline).wait().await.unwrap();
+            for report in [called, awaited, named_inline] {
                 assert_eq!(report.scheduled(), 9, "borrowing: {borrowing}");
                 assert_eq!(report.values(), [value; 3], "borrowing: {borrowing}");
                 assert_eq!(report.failures().len(), 6, "borrowing: {borrowing}");

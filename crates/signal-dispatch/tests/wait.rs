@@ -145,6 +145,38 @@ async fn pending_callbacks_are_named_in_connection_order_on_every_path() {
     }
 }
 
+#[test]
+fn a_finished_wait_polled_again_panics_on_every_path() {
+    use std::future::Future;
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+    use std::task::{Context, Poll};
+
+    let mut cx = Context::from_waker(futures::task::noop_waker_ref());
+    let lent: Signal = Signal::builder(()).mode(Mode::Inline).build();
+    lent.connect(|_: &Event| {});
+    let unlent: Signal = Signal::builder(()).mode(Mode::Inline).build();
+    unlent.connect(|_: Event| async {});
+    let paths = [
+        ("naming nothing, lent", lent.send()),
+        ("naming nothing, not lent", unlent.send()),
+        ("naming its mode", lent.send().mode(Mode::Inline)),
+        ("naming a key", lent.send().key("k")),
+    ];
+    for (path, send) in paths {
+        let mut wait = std::pin::pin!(send.wait());
+        let Poll::Ready(report) = wait.as_mut().poll(&mut cx) else {
+            panic!("{path}: an inline send to sync callbacks is over in one poll")
+        };
+        assert_eq!(report.unwrap().completed(), 1, "{path}");
+        let again = catch_unwind(AssertUnwindSafe(|| wait.as_mut().poll(&mut cx))).expect_err(path);
+        let message = again.downcast_ref::<&str>().copied().unwrap_or_default();
+        assert!(
+            message.contains("polled after it finished"),
+            "{path}: {message}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_send_that_reaches_nothing_reports_nothing() {
     let signal: Signal = Signal::new();
