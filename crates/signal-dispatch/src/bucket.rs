@@ -85,7 +85,7 @@ impl<T: Target, K> Bucket<T, K> {
     pub(crate) fn count_live(&self) -> usize {
         let connected = |weak: &Weak<Slot<T, K>>| {
             weak.upgrade()
-                .is_some_and(|slot| slot.is_connected() && slot.target().is_live())
+                .is_some_and(|slot| slot.is_connected() && slot.is_target_live())
         };
         match self {
             Bucket::One(slot) => usize::from(connected(slot)),
@@ -165,7 +165,7 @@ impl<T: Target, K> Bucket<T, K> {
 
 fn live<T: Target, K>(weak: &Weak<Slot<T, K>>) -> Option<crate::sync::Arc<Slot<T, K>>> {
     weak.upgrade()
-        .filter(|slot| slot.is_selectable() && slot.target().is_live())
+        .filter(|slot| slot.is_selectable() && slot.is_target_live())
 }
 
 impl<T, K> fmt::Debug for Bucket<T, K> {

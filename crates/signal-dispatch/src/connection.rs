@@ -96,7 +96,7 @@ where
             && self
                 .slot
                 .upgrade()
-                .is_some_and(|slot| slot.is_connected() && slot.target().is_live())
+                .is_some_and(|slot| slot.is_connected() && slot.is_target_live())
     }
 
     /// Disconnects the callback entirely. Returns whether it was connected;

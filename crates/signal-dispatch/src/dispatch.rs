@@ -414,9 +414,9 @@ where
 
 /// The task of a send nobody awaits, with the signal's default arguments,
 /// whose calls (one, or a batch) are all to callbacks that borrow the event
-/// ([`Callback::borrows_event`]): it holds the event data itself and lends
-/// the event while the callbacks run ([`Lent`]), so the send allocates its
-/// task and nothing else. The send is in flight until the task has run, or
+/// ([`borrows_event`](crate::router::Slot::borrows_event)): it holds the
+/// event data itself and lends the event while the callbacks run
+/// ([`Lent`]), so the send allocates its task and nothing else. The send is in flight until the task has run, or
 /// is dropped unrun.
 pub(crate) struct RunLent<A, K, R, C>
 where
@@ -592,7 +592,7 @@ pub(crate) fn start_plain<A, K, R>(
 {
     let mut tally = Tally::default();
     for slot in slots {
-        if slot.target().is_sync() {
+        if slot.is_sync() {
             call_sync(slot, &ticket.event, outcomes, &mut tally);
             ticket.finished += 1;
         } else if let Some(call) = ticket.run(slot, None, None, outcomes) {
@@ -603,7 +603,7 @@ pub(crate) fn start_plain<A, K, R>(
 }
 
 /// Runs the calls of an inline send whose callbacks all borrow the event
-/// (each [`borrows_event`](Callback::borrows_event), so sync) with its
+/// (each [`borrows_event`](crate::router::Slot::borrows_event), so sync) with its
 /// event, lent: no ticket, since every call is over on return.
 ///
 /// In a frame of its own: inlined into `SendBuilder::call`, the loop cost
@@ -648,7 +648,7 @@ impl Tally {
     }
 }
 
-/// Runs a strong sync callback ([`is_sync`](Callback::is_sync)), the
+/// Runs a strong sync callback ([`is_sync`](crate::router::Slot::is_sync)), the
 /// commonest: its result comes back in registers, with no owner or permit
 /// to drop and no kind of invocation to match, and a failure is handled
 /// out of line ([`fail`]). (Inlined: once per callback.)

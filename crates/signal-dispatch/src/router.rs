@@ -84,6 +84,49 @@ pub trait Target: Send + Sync + 'static {
     fn is_live(&self) -> bool {
         true
     }
+
+    /// Up to four bits (the low four; the rest are ignored) that the
+    /// target's slot keeps for it, asked once, when it is inserted:
+    /// [`Slot::marks`] reads them beside the slot's state, without reaching
+    /// into the target. What they mean is the target's own business.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use signal_dispatch::Filter;
+    /// use signal_dispatch::router::{Router, Target};
+    ///
+    /// struct Urgent;
+    /// impl Target for Urgent {
+    ///     fn marks(&self) -> u8 {
+    ///         1
+    ///     }
+    /// }
+    ///
+    /// let router: Router<Urgent, String> = Router::new();
+    /// assert_eq!(router.insert(Urgent, &Filter::new()).marks(), 1);
+    /// ```
+    fn marks(&self) -> u8 {
+        0
+    }
+
+    /// [`is_live`](Self::is_live), for a target whose slot kept `marks`
+    /// for it: the router asks this, so that marks can answer for the
+    /// target (say, that it is always live) without a look inside it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use signal_dispatch::router::Target;
+    ///
+    /// struct Named(&'static str);
+    /// impl Target for Named {}
+    /// assert!(Named("x").is_live_with(0));
+    /// ```
+    fn is_live_with(&self, marks: u8) -> bool {
+        let _ = marks;
+        self.is_live()
+    }
 }
 
 /// One connection in a [`Router`]: a target and its routes.
@@ -106,8 +149,9 @@ pub trait Target: Send + Sync + 'static {
 /// ```
 pub struct Slot<T, K> {
     id: ConnectionId,
-    /// [`CONNECTED`], [`ONCE`], [`FIRED`] and [`SENDERS`] bits, and a count
-    /// of blocks in units of [`BLOCK`].
+    /// [`CONNECTED`], [`ONCE`], [`FIRED`] and [`SENDERS`] bits, the
+    /// target's [marks](Target::marks) (never changed), and a count of
+    /// blocks in units of [`BLOCK`].
     state: AtomicU32,
     /// The slot's place in the registry (written under the writer lock).
     index: AtomicU32,
@@ -122,7 +166,10 @@ const ONCE: u32 = 1 << 1;
 const FIRED: u32 = 1 << 2;
 /// The slot may have routes to senders, which a sweep must inspect.
 const SENDERS: u32 = 1 << 3;
-/// One block on the slot (the count lives above the flag bits).
+/// Where the target's [marks](Target::marks) live, above the flags.
+const MARKS_SHIFT: u32 = 4;
+const MARKS: u32 = 0xF << MARKS_SHIFT;
+/// One block on the slot (the count lives above the flag bits and marks).
 const BLOCK: u32 = 1 << 8;
 
 impl<T, K> Slot<T, K> {
@@ -134,6 +181,13 @@ impl<T, K> Slot<T, K> {
     /// What the slot stores.
     pub fn target(&self) -> &T {
         &self.target
+    }
+
+    /// The target's [marks](Target::marks), as it gave them when inserted.
+    #[inline(always)]
+    pub fn marks(&self) -> u8 {
+        // Set before the slot was shared, never changed: any load sees them.
+        ((self.state.load(Ordering::Relaxed) & MARKS) >> MARKS_SHIFT) as u8
     }
 
     /// Whether the slot is still in its router. A send that began after this
@@ -191,7 +245,7 @@ impl<T, K> Slot<T, K> {
     /// check).
     #[inline]
     pub(crate) fn is_plainly_selectable(&self) -> bool {
-        self.state.load(Ordering::Acquire) == CONNECTED
+        self.state.load(Ordering::Acquire) & !MARKS == CONNECTED
     }
 
     /// Whether the slot is selectable and persistent (connected, not
@@ -199,7 +253,7 @@ impl<T, K> Slot<T, K> {
     /// a strong callback it selected, in one look at the state.
     #[inline]
     pub(crate) fn is_persistently_selectable(&self) -> bool {
-        self.state.load(Ordering::Acquire) & !SENDERS == CONNECTED
+        self.state.load(Ordering::Acquire) & !(SENDERS | MARKS) == CONNECTED
     }
 
     pub(crate) fn is_selectable(&self) -> bool {
@@ -213,6 +267,15 @@ impl<T, K> Slot<T, K> {
         } else {
             self.state.fetch_and(!CONNECTED, Ordering::AcqRel);
         }
+    }
+}
+
+impl<T: Target, K> Slot<T, K> {
+    /// Whether the target can still run ([`Target::is_live_with`] its
+    /// marks).
+    #[inline]
+    pub(crate) fn is_target_live(&self) -> bool {
+        self.target.is_live_with(self.marks())
     }
 }
 
@@ -422,9 +485,10 @@ impl<T: Target, K: Key> Router<T, K> {
     }
 
     fn insert_with(&self, target: T, filter: &Filter<K>, once: bool) -> Arc<Slot<T, K>> {
+        let marks = u32::from(target.marks()) << MARKS_SHIFT & MARKS;
         let slot = Arc::new(Slot {
             id: ConnectionId::next(),
-            state: AtomicU32::new(if once { ONCE } else { 0 }),
+            state: AtomicU32::new(if once { ONCE | marks } else { marks }),
             index: AtomicU32::new(0),
             routes: Mutex::new(Routes {
                 list: SmallVec::new(),
@@ -929,7 +993,7 @@ impl<T: Target, K: Key> Router<T, K> {
             let Some(slot) = registry.slots[index].clone() else {
                 continue;
             };
-            if !slot.target.is_live() || !self.drop_dead_senders_locked(&slot) {
+            if !slot.is_target_live() || !self.drop_dead_senders_locked(&slot) {
                 if let Some(removed) = self.unregister_locked(registry, &slot) {
                     garbage.push(removed);
                 }
@@ -1176,5 +1240,55 @@ impl<T, K> fmt::Debug for Router<T, K> {
         f.debug_struct("Router")
             .field("connections", &self.len.load(Ordering::Relaxed))
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(all(test, not(signal_dispatch_loom)))]
+mod tests {
+    use super::*;
+
+    /// A target giving the marks it is made with.
+    struct Marked(u8);
+
+    impl Target for Marked {
+        fn marks(&self) -> u8 {
+            self.0
+        }
+    }
+
+    /// The marks share the state word with the flags: every mark leaves
+    /// each look at the state as it would be with none, and no change of
+    /// the state touches a mark.
+    #[test]
+    fn marks_hide_from_every_look_at_the_state_and_outlive_its_changes() {
+        let router: Router<Marked, String> = Router::new();
+        for marks in 0..=u8::MAX {
+            let kept = marks & 0xF;
+            let slot = router.insert(Marked(marks), &Filter::new());
+            assert_eq!(slot.marks(), kept);
+            assert!(slot.is_plainly_selectable(), "marks {marks:#x}");
+            assert!(slot.is_persistently_selectable(), "marks {marks:#x}");
+            assert!(slot.is_selectable() && !slot.is_once() && !slot.is_blocked());
+            assert_eq!(slot.selectable_once(), Some(false));
+
+            router.block(&slot);
+            assert!(slot.is_blocked() && !slot.is_plainly_selectable());
+            assert!(!slot.is_persistently_selectable());
+            assert_eq!(slot.marks(), kept);
+            slot.unblock();
+            assert!(slot.is_plainly_selectable() && slot.marks() == kept);
+
+            assert!(router.remove(&slot));
+            assert!(!slot.is_connected() && !slot.is_selectable());
+            assert_eq!(slot.marks(), kept);
+
+            let once = router.insert_once(Marked(marks), &Filter::new());
+            assert_eq!(once.selectable_once(), Some(true));
+            assert!(!once.is_plainly_selectable() && !once.is_persistently_selectable());
+            assert!(once.claim() && !once.claim());
+            assert!(!once.is_selectable());
+            assert_eq!(once.marks(), kept);
+            router.remove(&once);
+        }
     }
 }

@@ -253,7 +253,7 @@ where
         }
         self.select()
             .iter()
-            .filter(|slot| slot.target().is_live())
+            .filter(|slot| slot.is_target_live())
             .count()
     }
 
@@ -318,7 +318,7 @@ where
         if inner.flight.limit().is_some() {
             let callbacks = selection
                 .iter()
-                .filter(|slot| slot.target().as_sink().is_none())
+                .filter(|slot| slot.as_sink().is_none())
                 .count();
             match inner.flight.try_reserve(callbacks) {
                 Some(reserved) => permits = reserved,
@@ -340,7 +340,7 @@ where
             && sinks.is_empty()
             && call.owner.is_none()
             && call.permit.is_none()
-            && call.slot.target().borrows_event()
+            && call.slot.borrows_event()
             && self.args.is_none()
         {
             // As in `schedule_unfiltered`: one call, its event lent.
@@ -633,7 +633,7 @@ where
         let selection = self.select();
         let callbacks = selection
             .iter()
-            .filter(|slot| slot.target().as_sink().is_none())
+            .filter(|slot| slot.as_sink().is_none())
             .count();
         let Some(mut permits) = self.signal.inner().flight.try_reserve(callbacks) else {
             return false;
@@ -972,9 +972,8 @@ where
         // disconnected since it was selected, takes the general path.)
         let (mut plain, mut at_once) = (true, true);
         for slot in &selection {
-            let callback = slot.target();
-            plain &= callback.is_strong() && slot.is_persistently_selectable();
-            at_once &= callback.borrows_event();
+            plain &= slot.is_strong() && slot.is_persistently_selectable();
+            at_once &= slot.borrows_event();
         }
         if plain {
             let count = selection.len();
@@ -1082,7 +1081,7 @@ where
             };
             // The commonest slot, a strong callback that stays connected:
             // `admit` would make it a call with no owner, claiming nothing.
-            if !once && slot.target().is_strong() {
+            if !once && slot.is_strong() {
                 picks.push_ownerless(index);
                 continue;
             }
@@ -1147,7 +1146,7 @@ where
     /// owner. Claims the slot, and disconnects a once-connection it claims.
     #[inline]
     fn admit(&self, slot: &CallbackSlot<A, K, R>) -> Admit {
-        let Some(owner) = slot.target().bind() else {
+        let Some(owner) = slot.bind() else {
             return Admit::Skip;
         };
         if !slot.claim() {
@@ -1156,7 +1155,7 @@ where
         if slot.is_once() {
             self.signal.inner().router.remove(slot);
         }
-        if slot.target().as_sink().is_some() {
+        if slot.as_sink().is_some() {
             Admit::Sink
         } else {
             Admit::Call(owner)
@@ -1334,9 +1333,9 @@ where
 {
     *snapshot.plain.get_or_init(|| {
         let slots = &snapshot.slots;
-        if !slots.iter().all(|slot| slot.target().is_strong()) {
+        if !slots.iter().all(|slot| slot.is_strong()) {
             Plain::Not
-        } else if slots.iter().all(|slot| slot.target().borrows_event()) {
+        } else if slots.iter().all(|slot| slot.borrows_event()) {
             Plain::AllAtOnce
         } else {
             Plain::All
@@ -1676,7 +1675,7 @@ where
     R: Send + 'static,
 {
     for slot in sinks {
-        if let Some(sink) = slot.target().as_sink() {
+        if let Some(sink) = slot.as_sink() {
             sink.push(Event::new(delivery.clone()));
         }
     }

@@ -66,6 +66,42 @@ fn a_dead_target_is_never_selected_and_is_swept() {
     assert!(!slot.is_connected());
 }
 
+/// A target whose mark (bit 0) pins it: live whatever it says of itself.
+struct Pinnable {
+    pinned: bool,
+}
+
+impl Target for Pinnable {
+    fn is_live(&self) -> bool {
+        false
+    }
+
+    fn marks(&self) -> u8 {
+        u8::from(self.pinned)
+    }
+
+    fn is_live_with(&self, marks: u8) -> bool {
+        marks & 1 != 0 || self.is_live()
+    }
+}
+
+#[test]
+fn the_router_asks_a_target_whether_it_lives_with_the_marks_it_gave() {
+    let router: Router<Pinnable, u32> = Router::new();
+    let pinned = router.insert(Pinnable { pinned: true }, &Filter::new().key(1_u32));
+    // Dead from the start: swept by its own insertion.
+    let unpinned = router.insert(Pinnable { pinned: false }, &Filter::new().key(1_u32));
+    assert_eq!((pinned.marks(), unpinned.marks()), (1, 0));
+    assert!(pinned.is_connected() && !unpinned.is_connected());
+    assert_eq!((router.len(), router.pruned()), (1, 1));
+    let mut out = Selection::new();
+    router.select(&[1], &[], &mut out);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].id(), pinned.id());
+    assert_eq!(router.prune(), 0);
+    assert_eq!(router.count_key(&1), 1);
+}
+
 #[test]
 fn a_slot_of_another_router_is_foreign_everywhere() {
     let a: Router<Named, u32> = Router::new();
