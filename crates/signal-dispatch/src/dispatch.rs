@@ -416,9 +416,14 @@ where
 /// whose calls (one, or a batch) are all to callbacks that borrow the event
 /// ([`borrows_event`](crate::router::Slot::borrows_event)): it holds the
 /// event data itself and lends the event while the callbacks run
-/// ([`Lent`]), so the send allocates its task and nothing else. The send is in flight until the task has run, or
-/// is dropped unrun.
-pub(crate) struct RunLent<A, K, R, C>
+/// ([`Lent`]), so the send allocates its task and nothing else. The send
+/// is in flight until the task has run, or is dropped unrun.
+///
+/// Its event names the senders and keys in `N`: none ([`Unnamed`]) for
+/// most sends, whose task is then two words. Tokio allocates a task of up
+/// to three words in a 128-byte cell, a larger one in 256 bytes, as it did
+/// every such task when each held both lists.
+pub(crate) struct RunLent<A, K, R, C, N>
 where
     A: Send + Sync + 'static,
     K: Key,
@@ -427,8 +432,36 @@ where
     /// The calls, until they run.
     calls: Option<C>,
     signal: Signal<A, K, R>,
-    senders: Named<Sender>,
-    keys: Named<K>,
+    names: N,
+}
+
+/// What the event of a [`RunLent`] task names.
+pub(crate) trait Names<K>: Send + 'static {
+    fn senders(&self) -> &[Sender];
+    fn keys(&self) -> &[K];
+}
+
+/// No sender and no key: the event of the commonest send.
+pub(crate) struct Unnamed;
+
+impl<K> Names<K> for Unnamed {
+    fn senders(&self) -> &[Sender] {
+        &[]
+    }
+
+    fn keys(&self) -> &[K] {
+        &[]
+    }
+}
+
+impl<K: Key> Names<K> for (Named<Sender>, Named<K>) {
+    fn senders(&self) -> &[Sender] {
+        &self.0
+    }
+
+    fn keys(&self) -> &[K] {
+        &self.1
+    }
 }
 
 /// What a [`RunLent`] task calls.
@@ -477,31 +510,25 @@ where
     }
 }
 
-impl<A, K, R, C> RunLent<A, K, R, C>
+impl<A, K, R, C, N> RunLent<A, K, R, C, N>
 where
     A: Send + Sync + 'static,
     K: Key,
     R: Send + 'static,
 {
-    /// The task of `calls` in a send of `signal` naming `senders` and
-    /// `keys`, counted as begun by the caller.
-    pub(crate) fn new(
-        calls: C,
-        signal: Signal<A, K, R>,
-        senders: Named<Sender>,
-        keys: Named<K>,
-    ) -> Self {
+    /// The task of `calls` in a send of `signal` naming `names`, counted
+    /// as begun by the caller.
+    pub(crate) fn new(calls: C, signal: Signal<A, K, R>, names: N) -> Self {
         RunLent {
             calls: Some(calls),
             signal,
-            senders,
-            keys,
+            names,
         }
     }
 }
 
 // No field is ever pinned: the task is `Unpin` whatever it holds.
-impl<A, K, R, C> Unpin for RunLent<A, K, R, C>
+impl<A, K, R, C, N> Unpin for RunLent<A, K, R, C, N>
 where
     A: Send + Sync + 'static,
     K: Key,
@@ -509,12 +536,13 @@ where
 {
 }
 
-impl<A, K, R, C> Future for RunLent<A, K, R, C>
+impl<A, K, R, C, N> Future for RunLent<A, K, R, C, N>
 where
     A: Send + Sync + 'static,
     K: Key,
     R: Send + 'static,
     C: LentCalls<A, K, R>,
+    N: Names<K>,
 {
     type Output = ();
 
@@ -522,7 +550,7 @@ where
         let this = self.get_mut();
         // `None` only if polled after it completed.
         if let Some(calls) = this.calls.take() {
-            let lent = Lent::new(&this.signal, &this.senders, &this.keys);
+            let lent = Lent::new(&this.signal, this.names.senders(), this.names.keys());
             lent.lend(|event| calls.call(event, &mut Unheard(&this.signal)));
             this.signal.inner().counters.ended(calls.count());
         }
@@ -530,7 +558,7 @@ where
     }
 }
 
-impl<A, K, R, C> Drop for RunLent<A, K, R, C>
+impl<A, K, R, C, N> Drop for RunLent<A, K, R, C, N>
 where
     A: Send + Sync + 'static,
     K: Key,
@@ -879,4 +907,27 @@ pub(crate) async fn run_all<A, K, R, S>(
         }
     }
     drain(ticket, &mut running, outcomes).await;
+}
+
+#[cfg(all(test, not(signal_dispatch_loom)))]
+mod tests {
+    use super::*;
+
+    /// Tokio puts a task of up to three words in a 128-byte cell, a
+    /// larger one in 256 bytes: a spawned send naming nothing stays in
+    /// the small one, for one call or a batch.
+    #[test]
+    fn a_lent_task_naming_nothing_is_at_most_three_words() {
+        type One = RunLent<(), String, (), Arc<CallbackSlot<(), String, ()>>, Unnamed>;
+        type Picked = RunLent<(), String, (), crate::picks::SnapshotSlot<(), String, ()>, Unnamed>;
+        type Batch = RunLent<(), String, (), EverySlot<(), String, ()>, Unnamed>;
+        let words = 3 * size_of::<usize>();
+        assert!(size_of::<One>() <= words, "{} bytes", size_of::<One>());
+        assert!(
+            size_of::<Picked>() <= words,
+            "{} bytes",
+            size_of::<Picked>()
+        );
+        assert!(size_of::<Batch>() <= words, "{} bytes", size_of::<Batch>());
+    }
 }

@@ -19,8 +19,8 @@ use crate::callback::Callback;
 use crate::connection::ConnectionId;
 use crate::dispatch::{
     Call, CallbackSlot, CallbackSnapshot, Calls, EverySlot, Finished, LentCalls, Outcomes,
-    RunBatch, RunLent, Ticket, ToSender, call_lent, drain, pending_ids, poll_drain, run_all,
-    run_one, start_all, start_plain,
+    RunBatch, RunLent, Ticket, ToSender, Unnamed, call_lent, drain, pending_ids, poll_drain,
+    run_all, run_one, start_all, start_plain,
 };
 use crate::error::{SendError, Unsent};
 use crate::event::{Delivery, Event, Lent};
@@ -335,17 +335,20 @@ where
         #[cfg(feature = "tracing")]
         let _span =
             tracing::trace_span!("send", signal = inner.name(), fanout = total, ?mode).entered();
-        if let [call] = &calls[..]
-            && mode == Mode::Spawned
-            && sinks.is_empty()
-            && call.owner.is_none()
-            && call.permit.is_none()
-            && call.slot.borrows_event()
-            && self.args.is_none()
-        {
-            // As in `schedule_unfiltered`: one call, its event lent.
-            let slot = call.slot.clone();
-            return self.spawn_lent(&executor, slot);
+        // Not a `let` chain: those need Rust 1.88, and the crate's floor
+        // is 1.85.
+        if let [call] = &calls[..] {
+            if mode == Mode::Spawned
+                && sinks.is_empty()
+                && call.owner.is_none()
+                && call.permit.is_none()
+                && call.slot.borrows_event()
+                && self.args.is_none()
+            {
+                // As in `schedule_unfiltered`: one call, its event lent.
+                let slot = call.slot.clone();
+                return self.spawn_lent(&executor, slot);
+            }
         }
         let delivery = Arc::new(self.deliver(calls.len(), total, None));
         feed(&delivery, &sinks);
@@ -834,7 +837,28 @@ where
     ) -> Result<usize, SendError<A, K>> {
         let inner = self.signal.inner();
         let snapshot = inner.router.unfiltered_snapshot();
-        let (mut picks, mut sinks) = (Picks::new(snapshot.slots.len()), Vec::new());
+        let count = snapshot.slots.len();
+        if count > 0 && self.args.is_none() && is_lendable(self.signal, &snapshot) {
+            // Every slot would be picked (each plainly selectable, strong,
+            // borrowing the event), so none is: as `pick` would, but with
+            // no list of picks to fill and read back (~100 instructions of
+            // a spawned send to one callback).
+            #[cfg(feature = "tracing")]
+            let _span = tracing::trace_span!("send", signal = inner.name(), fanout = count, ?mode)
+                .entered();
+            match mode {
+                Mode::Batched => return self.spawn_lent(executor, EverySlot(snapshot.into_arc())),
+                _ if count == 1 => {
+                    let slot = SnapshotSlot {
+                        snapshot: snapshot.into_arc(),
+                        index: 0,
+                    };
+                    return self.spawn_lent(executor, slot);
+                }
+                _ => {}
+            }
+        }
+        let (mut picks, mut sinks) = (Picks::new(count), Vec::new());
         self.pick(&snapshot, &mut picks, &mut sinks);
         let total = picks.len() + sinks.len();
         if total == 0 {
@@ -894,20 +918,20 @@ where
         );
         let count = calls.count();
         self.signal.inner().counters.sent(count, true);
-        let task = RunLent::new(
-            calls,
-            self.signal.clone(),
-            std::mem::take(&mut self.senders),
-            std::mem::take(&mut self.keys),
-        );
         // A refused task is dropped unrun, which ends the send.
-        executor
-            .spawn(task)
-            .map(|()| count)
-            .map_err(|source| SendError::Spawn {
-                scheduled: 0,
-                source,
-            })
+        let spawned = if self.is_unfiltered() {
+            executor.spawn(RunLent::new(calls, self.signal.clone(), Unnamed))
+        } else {
+            let names = (
+                std::mem::take(&mut self.senders),
+                std::mem::take(&mut self.keys),
+            );
+            executor.spawn(RunLent::new(calls, self.signal.clone(), names))
+        };
+        spawned.map(|()| count).map_err(|source| SendError::Spawn {
+            scheduled: 0,
+            source,
+        })
     }
 
     /// Whether the builder names no key, sender or arguments: its send is
