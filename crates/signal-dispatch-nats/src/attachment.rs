@@ -306,10 +306,10 @@ impl Recent {
         let window = match self.origins.get_mut(origin) {
             Some(window) => window,
             None => {
-                if self.order.len() == ORIGINS {
-                    if let Some(oldest) = self.order.pop_front() {
-                        self.origins.remove(&oldest);
-                    }
+                if self.order.len() == ORIGINS
+                    && let Some(oldest) = self.order.pop_front()
+                {
+                    self.origins.remove(&oldest);
                 }
                 self.order.push_back(origin.to_owned());
                 self.origins.entry(origin.to_owned()).or_default()
@@ -319,10 +319,10 @@ impl Recent {
             return false;
         }
         window.order.push_back(sequence);
-        if window.order.len() > REMEMBERED {
-            if let Some(oldest) = window.order.pop_front() {
-                window.set.remove(&oldest);
-            }
+        if window.order.len() > REMEMBERED
+            && let Some(oldest) = window.order.pop_front()
+        {
+            window.set.remove(&oldest);
         }
         true
     }
