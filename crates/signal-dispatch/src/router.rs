@@ -27,6 +27,11 @@
 //!   a few slots at a time on every connect and disconnect, and all at once by
 //!   [`Router::prune`]; a send skips them. Memory therefore follows the live
 //!   connections without waiting for a send.
+//! - Each slot keeps a few bits its target gave when inserted
+//!   ([`Target::marks`]) in its state word, so a send learns what it needs
+//!   of a target (for a callback: whether it is strong, sync, or borrows
+//!   the event) beside the state it reads anyway, without reaching into
+//!   the target.
 
 use std::collections::HashSet;
 use std::fmt;
