@@ -1,11 +1,12 @@
 //! Loom models of the routing table's concurrency: every interleaving (up
 //! to a preemption bound) of a send with a disconnect, a connect, an owner's
 //! death, a block, and of two sends racing for a `connect_once` callback;
-//! and of `drained` waiting on a send it saw begin, called or awaited.
+//! and of `drained` waiting on a send it saw begin: called, awaited,
+//! spawned or batched (a spawned task runs on a loom thread of its own).
 //!
 //! Run with `./scripts/loom.sh` (`RUSTFLAGS="--cfg signal_dispatch_loom"`):
 //! the crate's sync shim then uses loom's atomics and mutexes. Sends run in
-//! `Mode::Inline`, so no runtime is involved. `Arc`/`Weak` reference counts
+//! `Mode::Inline`, or spawn onto loom threads, so no runtime is involved. `Arc`/`Weak` reference counts
 //! and the lock-free maps are not modeled (see `src/sync.rs`).
 #![cfg(signal_dispatch_loom)]
 
@@ -287,9 +288,15 @@ fn an_unfiltered_send_racing_a_disconnect_never_runs_the_callback_once_it_is_see
 /// anything the send did after it (here, its callback starting) sees the
 /// send in flight, so `drained` returns only after the send's end, and is
 /// woken by it. `send` makes the send and returns how many it scheduled.
-fn drained_waits_for_a_send_whose_callback_it_saw_start(send: fn(&Signal<(), String>) -> usize) {
+fn drained_waits_for_a_send_whose_callback_it_saw_start(
+    mode: Mode,
+    send: fn(&Signal<(), String>) -> usize,
+) {
     model(move || {
-        let signal = inline_signal();
+        let signal = Signal::builder(())
+            .mode(mode)
+            .spawner(spawn_on_a_loom_thread)
+            .build();
         let started = Arc::new((loom::sync::Mutex::new(false), loom::sync::Condvar::new()));
         let finished = Arc::new(AtomicBool::new(false));
         {
@@ -319,9 +326,15 @@ fn drained_waits_for_a_send_whose_callback_it_saw_start(send: fn(&Signal<(), Str
     });
 }
 
+/// Runs a spawned send's task on a loom thread of its own.
+fn spawn_on_a_loom_thread(task: signal_dispatch::Task) -> Result<(), signal_dispatch::SpawnError> {
+    drop(loom::thread::spawn(move || run(task)));
+    Ok(())
+}
+
 #[test]
 fn drained_waits_for_a_called_send_whose_callback_it_saw_start() {
-    drained_waits_for_a_send_whose_callback_it_saw_start(|signal| {
+    drained_waits_for_a_send_whose_callback_it_saw_start(Mode::Inline, |signal| {
         signal.send().call().unwrap().scheduled()
     });
 }
@@ -330,7 +343,22 @@ fn drained_waits_for_a_called_send_whose_callback_it_saw_start() {
 fn drained_waits_for_an_awaited_send_whose_callback_it_saw_start() {
     // The awaited send to callbacks that borrow the event is made in the
     // wait's own poll, not by `call`: the same counts, from another path.
-    drained_waits_for_a_send_whose_callback_it_saw_start(|signal| {
+    drained_waits_for_a_send_whose_callback_it_saw_start(Mode::Inline, |signal| {
         run(signal.send().wait()).unwrap().scheduled()
+    });
+}
+
+#[test]
+fn drained_waits_for_a_spawned_send_whose_callback_it_saw_start() {
+    // Begun on the sending thread, ended by its task on another.
+    drained_waits_for_a_send_whose_callback_it_saw_start(Mode::Spawned, |signal| {
+        signal.send().schedule().unwrap()
+    });
+}
+
+#[test]
+fn drained_waits_for_a_batched_send_whose_callback_it_saw_start() {
+    drained_waits_for_a_send_whose_callback_it_saw_start(Mode::Batched, |signal| {
+        signal.send().schedule().unwrap()
     });
 }
