@@ -36,6 +36,9 @@ FUZZ_SECS="${FUZZ_SECS:-30}" ./scripts/fuzz.sh
 step "the core builds without its default runtime"
 cargo build -q -p signal-dispatch --no-default-features
 
+step "the core and the harness build on the declared Rust (scripts/msrv.sh; skipped without rustup)"
+./scripts/msrv.sh
+
 step "the benchmark harness: a smoke pass at tiny sizes (asserts nothing about speed)"
 smoke=$(mktemp -d)
 cargo run -q --release -p signal-dispatch-bench -- --smoke --json "$smoke/results.json" --plots "$smoke" > "$smoke/out.txt"
