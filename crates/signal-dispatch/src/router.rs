@@ -43,6 +43,8 @@ use smallvec::SmallVec;
 use crate::bucket::{Bucket, Change};
 use crate::connection::ConnectionId;
 use crate::filter::Filter;
+use crate::hazard::{HazardCell, Held};
+use crate::lease;
 use crate::sender::SenderIdentity;
 use crate::sync::{
     Arc, AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Mutex, Ordering, fence, lock,
@@ -370,7 +372,7 @@ pub struct Router<T, K> {
     pruned: AtomicU64,
     /// The unfiltered slots as of a route version, reused by sends until
     /// routes change (see [`Router::unfiltered_snapshot`]).
-    snapshot: arc_swap::ArcSwapOption<Snapshot<T, K>>,
+    snapshot: HazardCell<Snapshot<T, K>>,
     #[cfg(signal_dispatch_loom)]
     publication: Mutex<()>,
     /// Bumped after every change of routes, with `changes` notified.
@@ -464,7 +466,7 @@ impl<T: Target, K: Key> Router<T, K> {
             }),
             len: AtomicUsize::new(0),
             pruned: AtomicU64::new(0),
-            snapshot: arc_swap::ArcSwapOption::empty(),
+            snapshot: HazardCell::empty(),
             #[cfg(signal_dispatch_loom)]
             publication: Mutex::new(()),
             version: AtomicU64::new(0),
@@ -833,22 +835,29 @@ impl<T: Target, K: Key> Router<T, K> {
     /// [`select`](Self::select) does. A snapshot built while a change
     /// raced it is not kept.
     ///
-    /// It is read through an arc-swap guard, which takes no reference count
-    /// (no shared count moving between cores that send at once); a task
-    /// that keeps it takes one ([`CurrentSnapshot::into_arc`]).
+    /// It is held in a [`HazardCell`], which takes no reference count (no
+    /// shared count moving between cores that send at once); a task that
+    /// keeps it takes one ([`CurrentSnapshot::into_arc`]).
     #[inline(always)]
-    pub(crate) fn unfiltered_snapshot(&self) -> CurrentSnapshot<T, K> {
+    pub(crate) fn unfiltered_snapshot(&self) -> CurrentSnapshot<'_, T, K> {
         {
             // Under loom, the publication lock stands in for arc-swap's own
-            // synchronisation of the snapshot, read or rebuilt.
+            // synchronisation of the cell's shared copy, read or rebuilt.
             let _publication = self.publication();
             let version = self.version();
-            let current = self.snapshot.load();
-            if current.as_ref().is_some_and(|s| s.version == version) {
-                return CurrentSnapshot(current);
+            if let Some(current) = self.snapshot.hold(lease::index()) {
+                if current.version == version {
+                    return CurrentSnapshot(current);
+                }
             }
         }
         self.rebuild_snapshot()
+    }
+
+    /// Reads the hazards of every thread holding the unfiltered snapshot
+    /// ([`HazardCell::observe`]).
+    pub(crate) fn observe_holders(&self) {
+        self.snapshot.observe();
     }
 
     /// [`unfiltered_snapshot`](Self::unfiltered_snapshot) when the kept
@@ -856,7 +865,7 @@ impl<T: Target, K: Key> Router<T, K> {
     /// into every send, stays small.
     #[cold]
     #[inline(never)]
-    fn rebuild_snapshot(&self) -> CurrentSnapshot<T, K> {
+    fn rebuild_snapshot(&self) -> CurrentSnapshot<'_, T, K> {
         let (fresh, stale) = {
             let _publication = self.publication();
             let version = self.version();
@@ -870,14 +879,13 @@ impl<T: Target, K: Key> Router<T, K> {
             });
             let replaced = self.snapshot.swap(Some(fresh.clone()));
             // Routes changed while it was built: don't leave it for others.
-            let raced = (self.version() != version)
-                .then(|| self.snapshot.compare_and_swap(&Some(fresh.clone()), None));
+            let raced = (self.version() != version).then(|| self.snapshot.clear_if(&fresh));
             (fresh, (replaced, raced))
         };
         // Outside the (loom-only) lock: the last reference to a removed slot
         // may go with them.
         drop(stale);
-        CurrentSnapshot(arc_swap::Guard::from_inner(Some(fresh)))
+        CurrentSnapshot(Held::from_arc(fresh))
     }
 
     fn is_registered(registry: &Registry<T, K>, slot: &Slot<T, K>) -> bool {
@@ -1208,24 +1216,29 @@ pub(crate) enum Plain {
 /// [`Snapshot::plain_at`] before any look: odd, so it matches no sequence.
 const NEVER_PLAIN: u64 = u64::MAX;
 
-/// A snapshot as [`Router::unfiltered_snapshot`] returns it: always one,
-/// held by an arc-swap guard (meant for the span of a send).
-pub(crate) struct CurrentSnapshot<T, K>(arc_swap::Guard<Option<Arc<Snapshot<T, K>>>>);
+/// A snapshot as [`Router::unfiltered_snapshot`] returns it, held (for
+/// the span of a send, on its thread).
+pub(crate) struct CurrentSnapshot<'a, T, K>(Held<'a, Snapshot<T, K>>);
 
-impl<T, K> CurrentSnapshot<T, K> {
+impl<'a, T, K> CurrentSnapshot<'a, T, K> {
     /// The snapshot as a reference count of its own, for a task to keep.
     pub(crate) fn into_arc(self) -> Arc<Snapshot<T, K>> {
-        arc_swap::Guard::into_inner(self.0).expect("a current snapshot is never empty")
+        self.0.into_arc()
+    }
+
+    /// How the snapshot is held.
+    #[inline(always)]
+    pub(crate) fn held(self) -> Held<'a, Snapshot<T, K>> {
+        self.0
     }
 }
 
-impl<T, K> std::ops::Deref for CurrentSnapshot<T, K> {
+impl<T, K> std::ops::Deref for CurrentSnapshot<'_, T, K> {
     type Target = Snapshot<T, K>;
 
+    #[inline(always)]
     fn deref(&self) -> &Snapshot<T, K> {
-        self.0
-            .as_deref()
-            .expect("a current snapshot is never empty")
+        &self.0
     }
 }
 

@@ -547,7 +547,7 @@ where
         // line, so that this one needs few registers.)
         let mut report = Report::empty();
         debug_assert!(self.is_plain());
-        lend_to_every_slot(self.signal, &mut report, &snapshot.slots);
+        lend_to_every_slot(self.signal, &mut report, snapshot);
         // Spent, naming no key, sender or arguments, it holds nothing to
         // free ([`is_plain`](Self::is_plain)): its drop, out of line, would
         // only look.
@@ -710,7 +710,7 @@ where
                 // A plain send naming its mode: lent here, out of the
                 // wait's poll, which lends only to sends naming nothing
                 // (`WaitState::Plain`). Every call is over on return.
-                lend_to_every_slot(self.signal, &mut run.report, &snapshot.slots);
+                lend_to_every_slot(self.signal, &mut run.report, snapshot);
                 return Started::Inline;
             }
             self.start_unfiltered_inline(run, &snapshot);
@@ -1256,7 +1256,7 @@ fn run_lent<A, K, R>(
 #[inline(always)]
 fn lendable_inline_snapshot<A, K, R>(
     signal: &Signal<A, K, R>,
-) -> Option<CurrentSnapshot<Callback<A, K, R>, K>>
+) -> Option<CurrentSnapshot<'_, Callback<A, K, R>, K>>
 where
     A: Send + Sync + 'static,
     K: Key,
@@ -1301,16 +1301,17 @@ where
 fn lend_to_every_slot<A, K, R>(
     signal: &Signal<A, K, R>,
     report: &mut Report<R>,
-    slots: &[Arc<CallbackSlot<A, K, R>>],
+    snapshot: CurrentSnapshot<'_, Callback<A, K, R>, K>,
 ) where
     A: Send + Sync + 'static,
     K: Key,
     R: Send + 'static,
 {
-    report.scheduled = slots.len();
-    report.reserve(slots.len());
+    let count = snapshot.slots.len();
+    report.scheduled = count;
+    report.reserve(count);
     // Its event names no sender and no key.
-    run_bare(signal, slots, report);
+    run_bare(signal, snapshot, report);
 }
 
 /// [`run_lent`] for a send naming no sender and no key: its event borrows
@@ -1327,22 +1328,23 @@ fn lend_to_every_slot<A, K, R>(
 #[inline(always)]
 fn run_bare<A, K, R>(
     signal: &Signal<A, K, R>,
-    plain: &[Arc<CallbackSlot<A, K, R>>],
+    snapshot: CurrentSnapshot<'_, Callback<A, K, R>, K>,
     report: &mut Report<R>,
 ) where
     A: Send + Sync + 'static,
     K: Key,
     R: Send + 'static,
 {
-    let count = plain.len();
+    let count = snapshot.slots.len();
     if count == 0 {
         return;
     }
     let counters = &signal.inner().counters;
     let local = counters.begin_inline(count);
     let bare = crate::event::BareEvent::new(signal);
-    call_lent(bare.event(), plain, report);
-    counters.end_inline(&local, count);
+    call_lent(bare.event(), &snapshot.slots, report);
+    // The snapshot is let go of with the end (see `end_holding`).
+    counters.end_holding(&local, count, snapshot.held());
 }
 
 /// How plain the slots of `snapshot` are: strong callbacks (with no owner,
@@ -1494,8 +1496,7 @@ where
                     // Taken before any call, as in `poll_rest`.
                     drop(deadline.take());
                     let mut report = Report::empty();
-                    lend_to_every_slot(signal, &mut report, &snapshot.slots);
-                    drop(snapshot);
+                    lend_to_every_slot(signal, &mut report, snapshot);
                     // Forgotten, not dropped: the deadline was dropped, and
                     // nothing else is left to drop.
                     std::mem::forget(std::mem::replace(state, WaitState::Done));

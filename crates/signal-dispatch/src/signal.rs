@@ -404,7 +404,8 @@ where
     /// # }
     /// ```
     pub async fn drained(&self) {
-        self.inner.counters.idle().await;
+        let router = &self.inner.router;
+        self.inner.counters.idle(|| router.observe_holders()).await;
     }
 
     /// How many sends have callbacks still running.

@@ -2,6 +2,8 @@
 
 use event_listener::Event as Notifier;
 
+use crate::hazard::Held;
+use crate::lease::{self, OWNED, SHARED};
 use crate::sync::{AtomicU64, AtomicUsize, Ordering};
 
 /// A snapshot of a signal's counters, from [`Signal::stats`](crate::Signal::stats).
@@ -38,17 +40,6 @@ pub struct Stats {
     pub pruned: u64,
 }
 
-/// Shards each leased to one thread at a time ([`shard_index`]): only
-/// their owner writes them, so it counts with a load and a store, not a
-/// read-modify-write (a locked instruction, on x86, which made a tenth of
-/// an inline send's time).
-const OWNED: usize = 6;
-/// Shards the threads without a lease share, counting with
-/// read-modify-writes: the threads beyond the first [`OWNED`] to count at
-/// once, and a thread counting from a thread-local destructor.
-const SHARED: usize = 2;
-const _: () = assert!((OWNED + SHARED).is_power_of_two() && OWNED < u64::BITS as usize);
-
 /// One thread's (or thread-group's) counters, on a cache line (pair) of its
 /// own: a send made on one thread and completed on another never bounces
 /// one line between them.
@@ -77,96 +68,6 @@ pub(crate) struct Counters {
     /// send does not sum the shards.
     waiters: AtomicUsize,
     idle: Notifier,
-}
-
-/// The shard index of the current thread: below [`OWNED`] if it holds a
-/// lease on that shard (in every signal's counters), else a shared one.
-///
-/// Read on every count, so kept apart from the lease: a const-initialised
-/// cell with no destructor is one load (std's even under loom: a static
-/// needs a const constructor). Under loom every modelled thread runs on one
-/// thread of the process: no lease is taken there, and loom sees the
-/// read-modify-writes of shared shards.
-#[inline(always)]
-fn shard_index() -> usize {
-    match SHARD.with(std::cell::Cell::get) {
-        UNASSIGNED => assign(),
-        index => index,
-    }
-}
-
-thread_local! {
-    /// This thread's shard index, or [`UNASSIGNED`].
-    static SHARD: std::cell::Cell<usize> = const { std::cell::Cell::new(UNASSIGNED) };
-    /// This thread's lease, if it holds one: given back when the thread ends.
-    static LEASE: Lease = const { Lease(std::cell::Cell::new(UNASSIGNED)) };
-}
-
-/// No shard chosen yet.
-const UNASSIGNED: usize = usize::MAX;
-
-/// Which owned shards are leased: bit `i` for shard `i`. Process-wide, as
-/// the thread-locals are: a thread owns the same shard in every signal.
-static LEASED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
-/// Chooses the current thread's shard: takes a free owned one, held by a
-/// [`Lease`], or, if there is none, or the thread is ending and its lease
-/// can no longer be held, a shared one.
-#[cold]
-#[inline(never)]
-fn assign() -> usize {
-    let index = LEASE
-        .try_with(|lease| {
-            let index = take_shard();
-            lease.0.set(index);
-            index
-        })
-        .unwrap_or_else(|_| shared_shard());
-    SHARD.with(|shard| shard.set(index));
-    index
-}
-
-/// A free owned shard, leased, or else a shared one.
-fn take_shard() -> usize {
-    use std::sync::atomic::Ordering::{Acquire, Relaxed};
-    let all = (1u64 << OWNED) - 1;
-    let mut leased = LEASED.load(Relaxed);
-    loop {
-        let free = !leased & all;
-        if cfg!(signal_dispatch_loom) || free == 0 {
-            return shared_shard();
-        }
-        let index = free.trailing_zeros() as usize;
-        match LEASED.compare_exchange_weak(leased, leased | 1 << index, Acquire, Relaxed) {
-            Ok(_) => return index,
-            Err(now) => leased = now,
-        }
-    }
-}
-
-/// One of the shared shards, taken in turn.
-fn shared_shard() -> usize {
-    static NEXT_SHARED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    OWNED + NEXT_SHARED.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % SHARED
-}
-
-/// A thread's leased shard ([`shard_index`]), held until the thread ends:
-/// then the thread moves to a shared shard (for any count a later
-/// thread-local destructor makes) and gives the leased one back for
-/// another thread to take. The give-back (a release) and the take (an
-/// acquire) order the last counts of one owner before the first of the
-/// next, which continues from them.
-struct Lease(std::cell::Cell<usize>);
-
-impl Drop for Lease {
-    fn drop(&mut self) {
-        let index = self.0.get();
-        if index < OWNED {
-            // `SHARD` has no destructor: it outlives every other local.
-            SHARD.with(|shard| shard.set(shared_shard()));
-            LEASED.fetch_and(!(1 << index), std::sync::atomic::Ordering::Release);
-        }
-    }
 }
 
 /// The shard the current thread counts on, and how.
@@ -207,7 +108,7 @@ impl Local<'_> {
 impl Counters {
     #[inline(always)]
     fn local(&self) -> Local<'_> {
-        let index = shard_index();
+        let index = lease::index();
         Local {
             // Always in bounds; the mask (the count is a power of two)
             // saves the check.
@@ -272,6 +173,31 @@ impl Counters {
         self.end_on(local, reached);
     }
 
+    /// The end of a send begun with [`begin_inline`](Self::begin_inline)
+    /// that held `held` (its snapshot) while its callbacks ran, let go of
+    /// here.
+    ///
+    /// Held under the thread's hazard, on its own shard, the end is counted
+    /// with a store and the let-go (a sequentially consistent swap of the
+    /// hazard, which [`idle`](Self::idle) reads after announcing itself)
+    /// orders it before the look for waiters: one of the two sees the other,
+    /// as with [`ended`](Self::ended)'s read-modify-write, which this saves.
+    #[inline(always)]
+    pub(crate) fn end_holding<T>(&self, local: &Local<'_>, reached: usize, held: Held<'_, T>) {
+        local.add(|s| &s.completed, reached as u64);
+        if local.owned && held.is_hazard() {
+            local.add(|s| &s.ended, 1);
+            drop(held);
+        } else {
+            drop(held);
+            local.shard.ended.fetch_add(1, Ordering::SeqCst);
+        }
+        order_for_loom();
+        if self.waiters.load(Ordering::SeqCst) > 0 && self.in_flight_sum() == 0 {
+            self.idle.notify(usize::MAX);
+        }
+    }
+
     /// A send whose `reached` callbacks all run in `run`, on this thread,
     /// counted around it ([`begin_inline`](Self::begin_inline), then
     /// [`end_inline`](Self::end_inline)).
@@ -319,13 +245,16 @@ impl Counters {
         usize::try_from(self.in_flight_sum()).unwrap_or(usize::MAX)
     }
 
-    /// Waits until no send is in flight.
-    pub(crate) async fn idle(&self) {
+    /// Waits until no send is in flight. `observe_holders` reads the
+    /// hazards of the signal's snapshot, whose let-go orders the ends
+    /// counted by [`end_holding`](Self::end_holding) with a store.
+    pub(crate) async fn idle(&self, observe_holders: impl Fn()) {
         self.waiters.fetch_add(1, Ordering::SeqCst);
         let _leave = Leave(&self.waiters);
         loop {
             let listener = self.idle.listen();
             order_for_loom();
+            observe_holders();
             if self.in_flight_sum() == 0 {
                 return;
             }
@@ -355,61 +284,5 @@ struct Leave<'a>(&'a AtomicUsize);
 impl Drop for Leave<'_> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-#[cfg(all(test, not(signal_dispatch_loom)))]
-mod tests {
-    use super::*;
-    use std::cell::{Cell, RefCell};
-    use std::sync::mpsc;
-
-    #[test]
-    fn a_thread_counts_on_a_shared_shard_once_its_lease_is_given_back() {
-        // std destroys a thread's locals in the reverse order of their
-        // first use. Used in this order, `REPORT` goes last, after `LATE`,
-        // which goes after the lease and reads the shard index then.
-        type Seen = (usize, Option<(bool, usize)>);
-        struct Report(RefCell<Option<(mpsc::Sender<Seen>, usize)>>);
-        impl Drop for Report {
-            fn drop(&mut self) {
-                if let Some((sender, leased)) = self.0.borrow_mut().take() {
-                    let _ = sender.send((leased, AFTER.with(Cell::get)));
-                }
-            }
-        }
-        struct Late(Cell<bool>);
-        impl Drop for Late {
-            fn drop(&mut self) {
-                if self.0.get() {
-                    let lease_gone = LEASE.try_with(|_| ()).is_err();
-                    AFTER.with(|after| after.set(Some((lease_gone, shard_index()))));
-                }
-            }
-        }
-        thread_local! {
-            static REPORT: Report = const { Report(RefCell::new(None)) };
-            static LATE: Late = const { Late(Cell::new(false)) };
-            static AFTER: Cell<Option<(bool, usize)>> = const { Cell::new(None) };
-        }
-        let (sender, receiver) = mpsc::channel();
-        std::thread::spawn(move || {
-            REPORT.with(|_| ());
-            LATE.with(|late| late.0.set(true));
-            let leased = shard_index();
-            REPORT.with(|report| *report.0.borrow_mut() = Some((sender, leased)));
-        })
-        .join()
-        .unwrap();
-        let (leased, after) = receiver.recv().unwrap();
-        // Other tests' threads may hold every owned shard.
-        if leased < OWNED {
-            let (lease_gone, index) = after.expect("the late destructor ran");
-            assert!(lease_gone, "the lease outlived the late destructor");
-            assert!(
-                index >= OWNED,
-                "shard {index} still used after its lease was given back"
-            );
-        }
     }
 }

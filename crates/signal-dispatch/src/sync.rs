@@ -13,14 +13,14 @@
 
 #[cfg(signal_dispatch_loom)]
 pub(crate) use loom::sync::atomic::{
-    AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence,
+    AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence,
 };
 #[cfg(signal_dispatch_loom)]
 pub(crate) use loom::sync::{Mutex, MutexGuard};
 pub(crate) use std::sync::PoisonError;
 #[cfg(not(signal_dispatch_loom))]
 pub(crate) use std::sync::atomic::{
-    AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence,
+    AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence,
 };
 pub(crate) use std::sync::{Arc, Weak};
 #[cfg(not(signal_dispatch_loom))]

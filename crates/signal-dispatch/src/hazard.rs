@@ -1,0 +1,324 @@
+//! A shared, replaceable `Option<Arc<T>>` that a thread with a lease reads
+//! with one atomic swap and lets go of with another: [`HazardCell`].
+//!
+//! A send reads its signal's snapshot of callbacks for as long as it runs
+//! them. Read through an `ArcSwap`, that took two locked instructions (one
+//! to take a guard, one to give it back), and the send's end, counted for
+//! [`Signal::drained`](crate::Signal::drained), a third. Here the read takes
+//! one and the let-go one, and the let-go also serves as the end's
+//! ordering with a task waiting for the signal to drain (see
+//! [`Counters::end_held`](crate::stats::Counters)): two in all.
+//!
+//! # How
+//!
+//! Each lease ([`crate::lease`]) has a hazard: a pointer its thread alone
+//! sets. A reader with a lease announces the value it is about to read in
+//! its hazard (a sequentially consistent swap), then checks that the cell
+//! still holds it; if so, it reads it until it lets go (another swap, of
+//! null). A writer that takes a value out of the cell looks at every hazard
+//! after its own sequentially consistent swap: one of the two sees the
+//! other, so a reader either sees the change (and reads the new value) or
+//! is seen. A hazard seen holding the old value is given a reference count
+//! of its own, marked by its low bit ([`OWED`]), which the reader drops when
+//! it lets go: the writer never waits for a reader, and the value is freed
+//! as soon as the last one lets go, as with an `ArcSwap`. (The hand-over is
+//! `arc-swap`'s own scheme; what is ours is that the let-go doubles as the
+//! end of a send.)
+//!
+//! Threads without a lease, and a thread reading the cell again while it
+//! holds it (a send from a callback), read a copy of the value kept in an
+//! `ArcSwapOption`, which writers update with the pointer, under a lock
+//! only writers take.
+
+use std::marker::PhantomData;
+use std::ptr::{self, NonNull};
+
+use arc_swap::ArcSwapOption;
+
+use crate::lease::OWNED;
+use crate::sync::{Arc, AtomicPtr, Mutex, Ordering, lock};
+
+/// The low bit of a hazard: its holder was given a reference count of the
+/// value it holds, to drop when it lets go.
+const OWED: usize = 1;
+
+/// A shared `Option<Arc<T>>`, read by threads with a lease under their
+/// hazard, without touching a reference count (see the [module](self)).
+pub(crate) struct HazardCell<T> {
+    /// The value as a reference count of its own (`Arc::into_raw`), or
+    /// null: what readers with a lease read.
+    current: AtomicPtr<T>,
+    /// The same value, for the other readers.
+    shared: ArcSwapOption<T>,
+    /// One per lease, each set only by the thread holding the lease (a
+    /// writer only marks one [`OWED`]).
+    hazards: [Hazard<T>; OWNED],
+    /// Taken by writers, so that `current` and `shared` change together.
+    replacing: Mutex<()>,
+    /// Owns an `Arc<T>`: sendable and shareable as one is.
+    _owns: PhantomData<Arc<T>>,
+}
+
+/// One lease's hazard, on a cache line (pair) of its own: the value its
+/// thread reads, possibly marked [`OWED`], or null.
+#[repr(align(128))]
+struct Hazard<T>(AtomicPtr<T>);
+
+/// A value of a [`HazardCell`], held: it stays alive while this does.
+///
+/// Two words, moved in registers: with a third (a guard for the shared
+/// copy), the send's frame copied it with loads wider than the stores that
+/// wrote it, which cannot be forwarded from them (a fifth of a send to one
+/// callback, by `perf`).
+#[must_use = "a held value is let go of when this is dropped"]
+pub(crate) struct Held<'a, T> {
+    value: NonNull<T>,
+    /// The current thread's hazard, which holds `value`; or none, and
+    /// `value` is a reference count of its own (`Arc::into_raw`). (Not
+    /// `Send`, by the pointer: the hazard is its thread's.)
+    hazard: Option<&'a Hazard<T>>,
+}
+
+impl<T> HazardCell<T> {
+    /// An empty cell.
+    pub(crate) fn empty() -> Self {
+        const { assert!(std::mem::align_of::<T>() > OWED, "the mark needs a free low bit") };
+        HazardCell {
+            current: AtomicPtr::new(ptr::null_mut()),
+            shared: ArcSwapOption::empty(),
+            hazards: std::array::from_fn(|_| Hazard(AtomicPtr::new(ptr::null_mut()))),
+            replacing: Mutex::new(()),
+            _owns: PhantomData,
+        }
+    }
+
+    /// The value, held, for a thread with lease `index` (see
+    /// [`crate::lease::index`]): under its hazard if the index is owned
+    /// and the thread holds nothing of this cell yet, else through the
+    /// shared copy.
+    #[inline(always)]
+    pub(crate) fn hold(&self, index: usize) -> Option<Held<'_, T>> {
+        if let Some(hazard) = self.hazards.get(index) {
+            // Only this thread sets its hazard: null unless it holds a value
+            // of this cell already.
+            if hazard.0.load(Ordering::Relaxed).is_null() {
+                return hazard.hold(&self.current);
+            }
+        }
+        self.hold_shared()
+    }
+
+    /// [`hold`](Self::hold) through the shared copy.
+    #[cold]
+    #[inline(never)]
+    fn hold_shared(&self) -> Option<Held<'_, T>> {
+        self.shared.load_full().map(Held::from_arc)
+    }
+
+    /// Replaces the value, returning the old one. Readers holding the old
+    /// value keep it alive until they let go.
+    pub(crate) fn swap(&self, new: Option<Arc<T>>) -> Option<Arc<T>> {
+        let raw = new.as_ref().map_or(ptr::null_mut(), |new| {
+            Arc::into_raw(Arc::clone(new)).cast_mut()
+        });
+        let (old, _old_copy) = {
+            let _replacing = lock(&self.replacing);
+            (
+                self.current.swap(raw, Ordering::SeqCst),
+                self.shared.swap(new),
+            )
+        };
+        // The copy goes after the lock is released, with the value.
+        self.retire(old)
+    }
+
+    /// Empties the cell if it holds `expected`, returning what it held.
+    pub(crate) fn clear_if(&self, expected: &Arc<T>) -> Option<Arc<T>> {
+        // The copy goes after the lock is released, with the value.
+        let old = {
+            let _replacing = lock(&self.replacing);
+            let expected_raw = Arc::as_ptr(expected).cast_mut();
+            let old = self
+                .current
+                .compare_exchange(
+                    expected_raw,
+                    ptr::null_mut(),
+                    Ordering::SeqCst,
+                    Ordering::SeqCst,
+                )
+                .ok()?;
+            (old, self.shared.swap(None))
+        };
+        self.retire(old.0)
+    }
+
+    /// Reads every hazard, in the total order of sequentially consistent
+    /// operations: whoever then reads what a holder wrote before letting
+    /// go (with a swap of its hazard, which releases) sees it, if the
+    /// holder let go before this look.
+    pub(crate) fn observe(&self) {
+        for hazard in &self.hazards {
+            std::hint::black_box(hazard.0.load(Ordering::SeqCst));
+        }
+    }
+
+    /// Takes `old`, just taken out of `current`, as an `Arc`, after giving
+    /// each hazard holding it a reference count of its own.
+    fn retire(&self, old: *mut T) -> Option<Arc<T>> {
+        if old.is_null() {
+            return None;
+        }
+        // SAFETY: `old` came from `Arc::into_raw` when it was put in
+        // `current`, and that count, taken out of `current` by this
+        // writer's swap, is now this writer's alone.
+        #[allow(unsafe_code)]
+        let old = unsafe { Arc::from_raw(old) };
+        for hazard in &self.hazards {
+            hazard.pay(&old);
+        }
+        Some(old)
+    }
+}
+
+impl<T> Drop for HazardCell<T> {
+    fn drop(&mut self) {
+        // No value is held: a held one borrows the cell.
+        let old = self.current.swap(ptr::null_mut(), Ordering::Relaxed);
+        drop(self.retire(old));
+    }
+}
+
+impl<T> Hazard<T> {
+    /// Reads `current` under this hazard, which is null.
+    #[inline(always)]
+    fn hold<'a>(&'a self, current: &AtomicPtr<T>) -> Option<Held<'a, T>> {
+        let mut value = current.load(Ordering::Relaxed);
+        let mut announced = false;
+        while let Some(candidate) = NonNull::new(value) {
+            // Announced before the check, in one total order with the
+            // writers' swap of `current` and their look at the hazards:
+            // either the check sees a writer's change, or the writer sees
+            // this announcement (and pays it a count).
+            settle(self.0.swap(value, Ordering::SeqCst));
+            announced = true;
+            let now = current.load(Ordering::SeqCst);
+            if now == value {
+                return Some(Held {
+                    value: candidate,
+                    hazard: Some(self),
+                });
+            }
+            value = now;
+        }
+        if announced {
+            settle(self.0.swap(ptr::null_mut(), Ordering::SeqCst));
+        }
+        None
+    }
+
+    /// A writer took `old` out of the cell: if this hazard holds it, gives
+    /// the holder a count of its own, marked [`OWED`].
+    fn pay(&self, old: &Arc<T>) {
+        let value = Arc::as_ptr(old).cast_mut();
+        if self.0.load(Ordering::SeqCst) != value {
+            return;
+        }
+        let owed = Arc::into_raw(Arc::clone(old)).cast_mut();
+        let marked = value.map_addr(|address| address | OWED);
+        if self
+            .0
+            .compare_exchange(value, marked, Ordering::SeqCst, Ordering::SeqCst)
+            .is_err()
+        {
+            // The holder let go first (or moved on: not to `old`, which
+            // the cell no longer holds); the count stays with the writer.
+            // SAFETY: `owed` is the count taken just above, handed to no one.
+            #[allow(unsafe_code)]
+            drop(unsafe { Arc::from_raw(owed) });
+        }
+    }
+}
+
+/// Drops the count a hazard's previous value was owed, if it was.
+#[inline(always)]
+fn settle<T>(previous: *mut T) {
+    if previous.addr() & OWED != 0 {
+        drop_owed(previous.map_addr(|address| address & !OWED));
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn drop_owed<T>(value: *mut T) {
+    // SAFETY: a writer marked the hazard `OWED` only after taking a count
+    // of `value` with `Arc::into_raw` for its holder (`Hazard::pay`), and
+    // the mark is seen once: the swap that saw it cleared it.
+    #[allow(unsafe_code)]
+    drop(unsafe { Arc::from_raw(value) });
+}
+
+impl<T> Held<'_, T> {
+    /// A value held by a count of its own.
+    pub(crate) fn from_arc(value: Arc<T>) -> Self {
+        let value = NonNull::new(Arc::into_raw(value).cast_mut()).expect("an `Arc` is never null");
+        Held {
+            value,
+            hazard: None,
+        }
+    }
+
+    /// Whether the value is held under a hazard, whose let-go is a
+    /// sequentially consistent read-modify-write.
+    #[inline(always)]
+    pub(crate) fn is_hazard(&self) -> bool {
+        self.hazard.is_some()
+    }
+
+    /// The value as a reference count of its own, for a task to keep.
+    pub(crate) fn into_arc(self) -> Arc<T> {
+        // SAFETY: `value` is alive while `self` holds it, and came from
+        // `Arc::into_raw`; the count taken here is the returned `Arc`'s.
+        #[allow(unsafe_code)]
+        unsafe {
+            Arc::increment_strong_count(self.value.as_ptr());
+            Arc::from_raw(self.value.as_ptr())
+        }
+    }
+}
+
+impl<T> std::ops::Deref for Held<'_, T> {
+    type Target = T;
+
+    #[inline(always)]
+    fn deref(&self) -> &T {
+        // SAFETY: held, the value is alive. Under a hazard: a writer that
+        // took it out of the cell after the hold's check saw the hazard and
+        // left it a count, dropped only when the hazard lets go, after this
+        // borrow ends. Otherwise `self` holds a count.
+        #[allow(unsafe_code)]
+        unsafe {
+            self.value.as_ref()
+        }
+    }
+}
+
+impl<T> Drop for Held<'_, T> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        match self.hazard {
+            Some(hazard) => settle(hazard.0.swap(ptr::null_mut(), Ordering::SeqCst)),
+            None => drop_count(self.value.as_ptr()),
+        }
+    }
+}
+
+/// Drops the count a [`Held`] without a hazard holds: out of line, away
+/// from the hazard's let-go, which every send makes.
+#[cold]
+#[inline(never)]
+fn drop_count<T>(value: *mut T) {
+    // SAFETY: `value` came from `Arc::into_raw` (`Held::from_arc`), and the
+    // `Held` holding that count is being dropped.
+    #[allow(unsafe_code)]
+    drop(unsafe { Arc::from_raw(value) });
+}
