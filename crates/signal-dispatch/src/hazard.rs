@@ -36,7 +36,7 @@ use std::ptr::{self, NonNull};
 use arc_swap::ArcSwapOption;
 
 use crate::lease::OWNED;
-use crate::sync::{Arc, AtomicPtr, Mutex, Ordering, lock};
+use crate::sync::{Arc, AtomicPtr, Mutex, Ordering, lock, order_for_loom};
 
 /// The low bit of a hazard: its holder was given a reference count of the
 /// value it holds, to drop when it lets go.
@@ -82,7 +82,12 @@ pub(crate) struct Held<'a, T> {
 impl<T> HazardCell<T> {
     /// An empty cell.
     pub(crate) fn empty() -> Self {
-        const { assert!(std::mem::align_of::<T>() > OWED, "the mark needs a free low bit") };
+        const {
+            assert!(
+                std::mem::align_of::<T>() > OWED,
+                "the mark needs a free low bit"
+            )
+        };
         HazardCell {
             current: AtomicPtr::new(ptr::null_mut()),
             shared: ArcSwapOption::empty(),
@@ -112,6 +117,10 @@ impl<T> HazardCell<T> {
     #[cold]
     #[inline(never)]
     fn hold_shared(&self) -> Option<Held<'_, T>> {
+        // Under loom, which cannot see arc-swap's own ordering, the
+        // writers' lock stands in for it.
+        #[cfg(signal_dispatch_loom)]
+        let _replacing = lock(&self.replacing);
         self.shared.load_full().map(Held::from_arc)
     }
 
@@ -173,6 +182,8 @@ impl<T> HazardCell<T> {
         // writer's swap, is now this writer's alone.
         #[allow(unsafe_code)]
         let old = unsafe { Arc::from_raw(old) };
+        // After the swap of `current` that took it out.
+        order_for_loom();
         for hazard in &self.hazards {
             hazard.pay(&old);
         }
@@ -201,6 +212,7 @@ impl<T> Hazard<T> {
             // this announcement (and pays it a count).
             settle(self.0.swap(value, Ordering::SeqCst));
             announced = true;
+            order_for_loom();
             let now = current.load(Ordering::SeqCst);
             if now == value {
                 return Some(Held {
@@ -321,4 +333,177 @@ fn drop_count<T>(value: *mut T) {
     // `Held` holding that count is being dropped.
     #[allow(unsafe_code)]
     drop(unsafe { Arc::from_raw(value) });
+}
+
+/// Loom models of the cell: every interleaving (up to a preemption bound)
+/// of readers under hazards and through the shared copy with writers
+/// replacing and clearing the value. Each value is [`Tracked`]: the models
+/// check that none is dropped while held, and that each is dropped exactly
+/// once. Run by `scripts/loom.sh`.
+#[cfg(all(test, signal_dispatch_loom))]
+mod loom_models {
+    use super::*;
+    use crate::sync::{AtomicBool, AtomicUsize};
+
+    /// Whether each value is alive, by id, and how many were dropped:
+    /// outside the values, so that a value freed too early is seen as such.
+    struct Lives {
+        alive: Vec<AtomicBool>,
+        drops: AtomicUsize,
+    }
+
+    struct Tracked {
+        id: usize,
+        lives: std::sync::Arc<Lives>,
+    }
+
+    impl Drop for Tracked {
+        fn drop(&mut self) {
+            assert!(
+                self.lives.alive[self.id].swap(false, Ordering::SeqCst),
+                "value {} dropped twice",
+                self.id
+            );
+            self.lives.drops.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn lives(values: usize) -> std::sync::Arc<Lives> {
+        std::sync::Arc::new(Lives {
+            alive: (0..values).map(|_| AtomicBool::new(true)).collect(),
+            drops: AtomicUsize::new(0),
+        })
+    }
+
+    fn value(id: usize, lives: &std::sync::Arc<Lives>) -> Arc<Tracked> {
+        Arc::new(Tracked {
+            id,
+            lives: lives.clone(),
+        })
+    }
+
+    /// Reads what `held` holds, asserting it is alive (by its id alone: a
+    /// value freed too early is not followed further).
+    fn read(held: &Held<'_, Tracked>, lives: &Lives) -> usize {
+        let id = held.id;
+        assert!(
+            lives
+                .alive
+                .get(id)
+                .is_some_and(|alive| alive.load(Ordering::SeqCst)),
+            "value {id} read after it was dropped"
+        );
+        id
+    }
+
+    /// Checks `body` under every interleaving loom explores, and asserts it
+    /// explored more than one.
+    fn model(body: impl Fn() + Sync + Send + 'static) {
+        let mut builder = loom::model::Builder::new();
+        if builder.preemption_bound.is_none() {
+            builder.preemption_bound = Some(3);
+        }
+        let runs = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = runs.clone();
+        builder.check(move || {
+            counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            body();
+        });
+        let runs = runs.load(std::sync::atomic::Ordering::Relaxed);
+        eprintln!("explored {runs} interleavings");
+        assert!(runs > 1, "loom explored a single interleaving");
+    }
+
+    #[test]
+    fn a_value_held_under_a_hazard_outlives_its_replacement() {
+        model(|| {
+            let lives = lives(2);
+            let cell = Arc::new(HazardCell::empty());
+            drop(cell.swap(Some(value(0, &lives))));
+            let reader = {
+                let (cell, lives) = (cell.clone(), lives.clone());
+                loom::thread::spawn(move || {
+                    let held = cell.hold(0).expect("the cell holds a value");
+                    assert!(held.is_hazard());
+                    let id = read(&held, &lives);
+                    loom::thread::yield_now();
+                    assert_eq!(read(&held, &lives), id);
+                    id
+                })
+            };
+            drop(cell.swap(Some(value(1, &lives))));
+            reader.join().unwrap();
+            assert_eq!(
+                lives.drops.load(Ordering::SeqCst),
+                1,
+                "the old value is freed"
+            );
+            drop(cell);
+            assert_eq!(
+                lives.drops.load(Ordering::SeqCst),
+                2,
+                "and the new one with the cell"
+            );
+        });
+    }
+
+    #[test]
+    fn a_value_taken_out_of_a_hazard_for_a_task_is_kept_by_its_count() {
+        model(|| {
+            let lives = lives(1);
+            let cell = Arc::new(HazardCell::empty());
+            drop(cell.swap(Some(value(0, &lives))));
+            let reader = {
+                let (cell, lives) = (cell.clone(), lives.clone());
+                loom::thread::spawn(move || {
+                    let kept = cell.hold(0).map(Held::into_arc);
+                    loom::thread::yield_now();
+                    if let Some(kept) = &kept {
+                        let alive = lives.alive.get(kept.id);
+                        assert!(alive.is_some_and(|alive| alive.load(Ordering::SeqCst)));
+                    }
+                    kept.is_some()
+                })
+            };
+            drop(cell.swap(None));
+            reader.join().unwrap();
+            assert_eq!(lives.drops.load(Ordering::SeqCst), 1);
+        });
+    }
+
+    #[test]
+    fn two_hazards_and_a_shared_read_race_a_replacement_and_a_clear() {
+        model(|| {
+            let lives = lives(2);
+            let cell = Arc::new(HazardCell::empty());
+            drop(cell.swap(Some(value(0, &lives))));
+            let readers: Vec<_> = (0..2)
+                .map(|index| {
+                    let (cell, lives) = (cell.clone(), lives.clone());
+                    loom::thread::spawn(move || {
+                        let held = cell.hold(index)?;
+                        // The same thread again: its hazard is taken, so
+                        // through the shared copy.
+                        let again = cell.hold(index);
+                        assert!(again.as_ref().is_none_or(|again| !again.is_hazard()));
+                        let id = read(&held, &lives);
+                        drop(again);
+                        Some(id)
+                    })
+                })
+                .collect();
+            let fresh = value(1, &lives);
+            drop(cell.swap(Some(fresh.clone())));
+            drop(cell.clear_if(&fresh));
+            drop(fresh);
+            for reader in readers {
+                reader.join().unwrap();
+            }
+            assert_eq!(
+                lives.drops.load(Ordering::SeqCst),
+                2,
+                "both freed, once each"
+            );
+        });
+    }
 }

@@ -27,9 +27,14 @@ const _: () = assert!((OWNED + SHARED).is_power_of_two() && OWNED < u64::BITS as
 /// cell with no destructor is one load (std's even under loom: a static
 /// needs a const constructor). Under loom every modelled thread runs on one
 /// thread of the process: no lease is taken there, and loom sees the
-/// read-modify-writes of shared places.
+/// read-modify-writes of shared places, unless a model gives its thread
+/// one ([`model_lease`]).
 #[inline(always)]
 pub(crate) fn index() -> usize {
+    #[cfg(signal_dispatch_loom)]
+    if let Some(index) = MODELLED.with(std::cell::Cell::get) {
+        return index;
+    }
     match INDEX.with(std::cell::Cell::get) {
         UNASSIGNED => assign(),
         index => index,
@@ -41,6 +46,21 @@ thread_local! {
     static INDEX: std::cell::Cell<usize> = const { std::cell::Cell::new(UNASSIGNED) };
     /// This thread's lease, if it holds one: given back when the thread ends.
     static LEASE: Lease = const { Lease(std::cell::Cell::new(UNASSIGNED)) };
+}
+
+#[cfg(signal_dispatch_loom)]
+loom::thread_local! {
+    /// Under loom, the lease a model gave its thread ([`model_lease`]).
+    static MODELLED: std::cell::Cell<Option<usize>> = std::cell::Cell::new(None);
+}
+
+/// Under loom, gives the current modelled thread lease `index` (below
+/// [`OWNED`]), so that its sends take the paths only a thread with a lease
+/// takes. A model gives each index to one of its threads at most.
+#[cfg(signal_dispatch_loom)]
+pub fn model_lease(index: usize) {
+    assert!(index < OWNED, "lease {index} is not an owned one");
+    MODELLED.with(|modelled| modelled.set(Some(index)));
 }
 
 /// No index chosen yet.

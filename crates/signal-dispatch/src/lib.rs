@@ -302,6 +302,11 @@ pub use spawn::{Spawn, Task};
 pub use stats::Stats;
 pub use subscribe::{Lagged, Subscription};
 
+/// Under the loom model checker only: gives a modelled thread a lease.
+#[cfg(signal_dispatch_loom)]
+#[doc(hidden)]
+pub use lease::model_lease;
+
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]

@@ -840,15 +840,10 @@ impl<T: Target, K: Key> Router<T, K> {
     /// keeps it takes one ([`CurrentSnapshot::into_arc`]).
     #[inline(always)]
     pub(crate) fn unfiltered_snapshot(&self) -> CurrentSnapshot<'_, T, K> {
-        {
-            // Under loom, the publication lock stands in for arc-swap's own
-            // synchronisation of the cell's shared copy, read or rebuilt.
-            let _publication = self.publication();
-            let version = self.version();
-            if let Some(current) = self.snapshot.hold(lease::index()) {
-                if current.version == version {
-                    return CurrentSnapshot(current);
-                }
+        let version = self.version();
+        if let Some(current) = self.snapshot.hold(lease::index()) {
+            if current.version == version {
+                return CurrentSnapshot(current);
             }
         }
         self.rebuild_snapshot()

@@ -4,7 +4,7 @@ use event_listener::Event as Notifier;
 
 use crate::hazard::Held;
 use crate::lease::{self, OWNED, SHARED};
-use crate::sync::{AtomicU64, AtomicUsize, Ordering};
+use crate::sync::{AtomicU64, AtomicUsize, Ordering, order_for_loom};
 
 /// A snapshot of a signal's counters, from [`Signal::stats`](crate::Signal::stats).
 ///
@@ -186,7 +186,13 @@ impl Counters {
     pub(crate) fn end_holding<T>(&self, local: &Local<'_>, reached: usize, held: Held<'_, T>) {
         local.add(|s| &s.completed, reached as u64);
         if local.owned && held.is_hazard() {
-            local.add(|s| &s.ended, 1);
+            // The only writer. Released: a waiter that reads the end sees
+            // what the callbacks did before it.
+            let ended = &local.shard.ended;
+            ended.store(
+                ended.load(Ordering::Relaxed).wrapping_add(1),
+                Ordering::Release,
+            );
             drop(held);
         } else {
             drop(held);
@@ -261,21 +267,6 @@ impl Counters {
             listener.await;
         }
     }
-}
-
-/// Under loom, the orders the pairing of `end_on` and `idle` relies on,
-/// which loom cannot see: each side's sequentially consistent write comes
-/// before its read of the other's in one total order, so one side sees the
-/// other (loom treats such accesses as acquire-release, "Unsupported
-/// features" in its README); and a waiter woken by a send's end sees that
-/// end (the wake-up's own ordering, inside `event_listener`, which is not
-/// loom-aware). Loom models a sequentially consistent fence, which gives
-/// both here. Elsewhere the accesses and the wake-up give them, and this is
-/// nothing.
-#[inline(always)]
-fn order_for_loom() {
-    #[cfg(signal_dispatch_loom)]
-    crate::sync::fence(Ordering::SeqCst);
 }
 
 /// Leaves the waiters' count however `idle` ends (it may be cancelled).

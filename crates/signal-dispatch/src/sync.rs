@@ -35,3 +35,21 @@ pub(crate) use std::sync::{Mutex, MutexGuard};
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
+
+/// Under loom, the order a pairing of sequentially consistent accesses
+/// relies on, which loom cannot see: each side writes, then reads what the
+/// other wrote, and in the one total order of such accesses one side sees
+/// the other (loom treats them as acquire-release, "Unsupported features"
+/// in its README). Loom models a sequentially consistent fence, which gives
+/// it; each side calls this between its write and its read. Elsewhere the
+/// accesses give it, and this is nothing.
+///
+/// The pairings: a send's end and [`Signal::drained`](crate::Signal::drained)'s
+/// waiter (`stats`), where the fence also stands in for the ordering of a
+/// wake-up inside `event_listener`, which is not loom-aware; and a reader's
+/// hazard and a writer's replacement of the value it reads (`hazard`).
+#[inline(always)]
+pub(crate) fn order_for_loom() {
+    #[cfg(signal_dispatch_loom)]
+    fence(Ordering::SeqCst);
+}

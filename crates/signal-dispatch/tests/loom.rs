@@ -218,10 +218,15 @@ fn connect_once_runs_exactly_once_under_two_racing_sends() {
 /// sequence lock over states). The first racing send may look while the
 /// change is under way; the second may trust what the first found.
 ///
+/// With `leased`, the sending thread holds a lease, so its sends hold the
+/// snapshot under the lease's hazard, which the change's replacement of
+/// the snapshot must see or be seen by.
+///
 /// Checks that the count is exactly the runs, and that a second send that
 /// began after `change` returned, or after `seen` reported the change,
 /// never ran the callback. Returns what `change` returned, and the signal.
 fn race_a_change_against_two_unfiltered_sends<G>(
+    leased: bool,
     change: impl FnOnce(&Connection<(), String>) -> G,
     seen: impl Fn(&Connection<(), String>) -> bool + Send + 'static,
 ) -> (G, Signal<(), String>) {
@@ -240,6 +245,9 @@ fn race_a_change_against_two_unfiltered_sends<G>(
         let changed = changed.clone();
         let connection = connection.clone();
         loom::thread::spawn(move || {
+            if leased {
+                signal_dispatch::model_lease(0);
+            }
             let first = send(&signal, None);
             let after = changed.load(Ordering::SeqCst) || seen(&connection);
             let second = send(&signal, None);
@@ -264,32 +272,49 @@ fn race_a_change_against_two_unfiltered_sends<G>(
 #[test]
 fn a_send_racing_a_block_never_runs_the_callback_once_the_block_is_seen() {
     model(|| {
-        let (guard, signal) =
-            race_a_change_against_two_unfiltered_sends(Connection::block, Connection::is_blocked);
+        let (guard, signal) = race_a_change_against_two_unfiltered_sends(
+            false,
+            Connection::block,
+            Connection::is_blocked,
+        );
         assert_eq!(send(&signal, None), 0, "blocked");
         drop(guard);
         assert_eq!(send(&signal, None), 1, "unblocked");
     });
 }
 
-#[test]
-fn an_unfiltered_send_racing_a_disconnect_never_runs_the_callback_once_it_is_seen() {
-    model(|| {
-        let (disconnected, signal) =
-            race_a_change_against_two_unfiltered_sends(Connection::disconnect, |connection| {
-                !connection.is_connected()
-            });
+fn an_unfiltered_send_racing_a_disconnect(leased: bool) {
+    model(move || {
+        let (disconnected, signal) = race_a_change_against_two_unfiltered_sends(
+            leased,
+            Connection::disconnect,
+            |connection| !connection.is_connected(),
+        );
         assert!(disconnected);
         assert_eq!(send(&signal, None), 0);
     });
+}
+
+#[test]
+fn an_unfiltered_send_racing_a_disconnect_never_runs_the_callback_once_it_is_seen() {
+    an_unfiltered_send_racing_a_disconnect(false);
+}
+
+#[test]
+fn an_unfiltered_send_under_a_hazard_racing_a_disconnect_never_runs_the_callback_once_it_is_seen() {
+    an_unfiltered_send_racing_a_disconnect(true);
 }
 
 /// A send's beginning is counted with relaxed ordering: a thread that sees
 /// anything the send did after it (here, its callback starting) sees the
 /// send in flight, so `drained` returns only after the send's end, and is
 /// woken by it. `send` makes the send and returns how many it scheduled.
+///
+/// With `leased`, the sending thread holds a lease: an inline send's end is
+/// then counted with a store, ordered by the let-go of its snapshot.
 fn drained_waits_for_a_send_whose_callback_it_saw_start(
     mode: Mode,
+    leased: bool,
     send: fn(&Signal<(), String>) -> usize,
 ) {
     model(move || {
@@ -307,9 +332,21 @@ fn drained_waits_for_a_send_whose_callback_it_saw_start(
                 finished.store(true, Ordering::Release);
             });
         }
+        if leased {
+            // A first send builds the snapshot, which later ones hold under
+            // their hazard (one that builds it holds a count of its own).
+            assert_eq!(send(&signal), 1);
+            *started.0.lock().unwrap() = false;
+            finished.store(false, Ordering::Release);
+        }
         let sender = {
             let signal = signal.clone();
-            loom::thread::spawn(move || send(&signal))
+            loom::thread::spawn(move || {
+                if leased {
+                    signal_dispatch::model_lease(0);
+                }
+                send(&signal)
+            })
         };
         let mut seen = started.0.lock().unwrap();
         while !*seen {
@@ -334,7 +371,14 @@ fn spawn_on_a_loom_thread(task: signal_dispatch::Task) -> Result<(), signal_disp
 
 #[test]
 fn drained_waits_for_a_called_send_whose_callback_it_saw_start() {
-    drained_waits_for_a_send_whose_callback_it_saw_start(Mode::Inline, |signal| {
+    drained_waits_for_a_send_whose_callback_it_saw_start(Mode::Inline, false, |signal| {
+        signal.send().call().unwrap().scheduled()
+    });
+}
+
+#[test]
+fn drained_waits_for_a_called_send_under_a_hazard_whose_callback_it_saw_start() {
+    drained_waits_for_a_send_whose_callback_it_saw_start(Mode::Inline, true, |signal| {
         signal.send().call().unwrap().scheduled()
     });
 }
@@ -343,7 +387,14 @@ fn drained_waits_for_a_called_send_whose_callback_it_saw_start() {
 fn drained_waits_for_an_awaited_send_whose_callback_it_saw_start() {
     // The awaited send to callbacks that borrow the event is made in the
     // wait's own poll, not by `call`: the same counts, from another path.
-    drained_waits_for_a_send_whose_callback_it_saw_start(Mode::Inline, |signal| {
+    drained_waits_for_a_send_whose_callback_it_saw_start(Mode::Inline, false, |signal| {
+        run(signal.send().wait()).unwrap().scheduled()
+    });
+}
+
+#[test]
+fn drained_waits_for_an_awaited_send_under_a_hazard_whose_callback_it_saw_start() {
+    drained_waits_for_a_send_whose_callback_it_saw_start(Mode::Inline, true, |signal| {
         run(signal.send().wait()).unwrap().scheduled()
     });
 }
@@ -351,14 +402,14 @@ fn drained_waits_for_an_awaited_send_whose_callback_it_saw_start() {
 #[test]
 fn drained_waits_for_a_spawned_send_whose_callback_it_saw_start() {
     // Begun on the sending thread, ended by its task on another.
-    drained_waits_for_a_send_whose_callback_it_saw_start(Mode::Spawned, |signal| {
+    drained_waits_for_a_send_whose_callback_it_saw_start(Mode::Spawned, false, |signal| {
         signal.send().schedule().unwrap()
     });
 }
 
 #[test]
 fn drained_waits_for_a_batched_send_whose_callback_it_saw_start() {
-    drained_waits_for_a_send_whose_callback_it_saw_start(Mode::Batched, |signal| {
+    drained_waits_for_a_send_whose_callback_it_saw_start(Mode::Batched, false, |signal| {
         signal.send().schedule().unwrap()
     });
 }
