@@ -507,3 +507,198 @@ mod loom_models {
         });
     }
 }
+
+#[cfg(all(test, not(signal_dispatch_loom)))]
+mod tests {
+    use super::*;
+    use std::sync::Weak;
+    use std::sync::atomic::AtomicUsize;
+
+    fn cell_holding<T>(value: &Arc<T>) -> HazardCell<T> {
+        let cell = HazardCell::empty();
+        assert!(cell.swap(Some(value.clone())).is_none());
+        cell
+    }
+
+    fn gone<T>(weak: &Weak<T>) -> bool {
+        weak.upgrade().is_none()
+    }
+
+    #[test]
+    fn a_value_replaced_while_held_under_a_hazard_lives_until_it_is_let_go() {
+        let first = Arc::new(String::from("first"));
+        let weak = Arc::downgrade(&first);
+        let cell = cell_holding(&first);
+        drop(first);
+        let held = cell.hold(0).expect("a value");
+        assert!(held.is_hazard());
+        let old = cell
+            .swap(Some(Arc::new(String::from("second"))))
+            .expect("the first");
+        assert_eq!(
+            Arc::strong_count(&old),
+            2,
+            "the writer's, and the one owed the holder"
+        );
+        drop(old);
+        assert_eq!(*held, "first", "still readable");
+        drop(held);
+        assert!(gone(&weak), "freed by the holder's let-go");
+        assert_eq!(*cell.hold(0).unwrap(), "second");
+    }
+
+    #[test]
+    fn a_value_held_when_nothing_replaced_it_takes_no_count() {
+        let value = Arc::new(7u64);
+        let cell = cell_holding(&value);
+        let held = cell.hold(3).unwrap();
+        assert!(held.is_hazard());
+        // The test's, and the cell's two (its pointer and its copy).
+        assert_eq!(Arc::strong_count(&value), 3);
+        drop(held);
+        assert_eq!(Arc::strong_count(&value), 3);
+        assert!(
+            cell.hazards
+                .iter()
+                .all(|h| h.0.load(Ordering::Relaxed).is_null())
+        );
+    }
+
+    #[test]
+    fn a_second_hold_on_one_thread_and_a_hold_without_a_lease_go_through_the_copy() {
+        let value = Arc::new(1u64);
+        let cell = cell_holding(&value);
+        let outer = cell.hold(0).unwrap();
+        let inner = cell.hold(0).unwrap();
+        let unleased = cell.hold(OWNED).unwrap();
+        assert!(outer.is_hazard() && !inner.is_hazard() && !unleased.is_hazard());
+        assert_eq!(Arc::strong_count(&value), 5, "the copies hold counts");
+        drop((inner, unleased));
+        assert_eq!(Arc::strong_count(&value), 3);
+        drop(outer);
+        assert!(
+            cell.hold(0).unwrap().is_hazard(),
+            "the hazard is free again"
+        );
+    }
+
+    #[test]
+    fn a_value_taken_out_of_a_hazard_keeps_a_count_of_its_own() {
+        let value = Arc::new(String::from("kept"));
+        let weak = Arc::downgrade(&value);
+        let cell = cell_holding(&value);
+        drop(value);
+        let kept = cell.hold(0).unwrap().into_arc();
+        drop(cell.swap(None));
+        assert_eq!(*kept, "kept");
+        drop(kept);
+        assert!(gone(&weak));
+        drop(cell);
+    }
+
+    #[test]
+    fn clear_if_empties_the_cell_only_if_it_holds_the_value() {
+        let (current, other) = (Arc::new(1u64), Arc::new(2u64));
+        let cell = cell_holding(&current);
+        assert!(cell.clear_if(&other).is_none());
+        assert_eq!(*cell.hold(0).unwrap(), 1);
+        let held = cell.hold(1).unwrap();
+        let cleared = cell.clear_if(&current).expect("it held it");
+        assert!(Arc::ptr_eq(&cleared, &current));
+        assert!(
+            cell.hold(0).is_none() && cell.hold(OWNED).is_none(),
+            "empty, both ways"
+        );
+        assert_eq!(*held, 1, "a holder keeps it");
+        drop((held, cleared));
+        assert_eq!(Arc::strong_count(&current), 1);
+    }
+
+    #[test]
+    fn a_hold_of_an_empty_cell_leaves_its_hazard_free() {
+        let cell: HazardCell<u64> = HazardCell::empty();
+        assert!(cell.hold(0).is_none());
+        assert!(cell.hazards[0].0.load(Ordering::Relaxed).is_null());
+        drop(cell.swap(Some(Arc::new(5))));
+        assert!(cell.hold(0).unwrap().is_hazard());
+    }
+
+    /// Values whose drops are counted, each with a pattern a reader checks:
+    /// a value freed under a reader would fail the check, or the count.
+    struct Checked {
+        pattern: [u64; 4],
+        drops: Arc<AtomicUsize>,
+    }
+
+    impl Checked {
+        fn new(seed: u64, drops: &Arc<AtomicUsize>) -> Arc<Self> {
+            Arc::new(Checked {
+                pattern: [seed, !seed, seed.rotate_left(17), seed ^ 0x5555],
+                drops: drops.clone(),
+            })
+        }
+
+        fn is_intact(&self) -> bool {
+            let seed = self.pattern[0];
+            self.pattern == [seed, !seed, seed.rotate_left(17), seed ^ 0x5555]
+        }
+    }
+
+    impl Drop for Checked {
+        fn drop(&mut self) {
+            self.pattern = [0; 4];
+            self.drops.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn readers_under_every_hazard_race_a_writer_and_each_value_is_freed_once() {
+        let rounds = if cfg!(miri) { 40 } else { 200_000 };
+        let drops = Arc::new(AtomicUsize::new(0));
+        let cell = Arc::new(HazardCell::empty());
+        drop(cell.swap(Some(Checked::new(0, &drops))));
+        let reading = Arc::new(AtomicUsize::new(OWNED + 1));
+        let readers: Vec<_> = (0..=OWNED)
+            .map(|index| {
+                let (cell, reading) = (cell.clone(), reading.clone());
+                std::thread::spawn(move || {
+                    // Counted out however the reader ends (a failed check
+                    // panics), so the writer stops.
+                    struct Done(Arc<AtomicUsize>);
+                    impl Drop for Done {
+                        fn drop(&mut self) {
+                            self.0.fetch_sub(1, Ordering::SeqCst);
+                        }
+                    }
+                    let _done = Done(reading);
+                    for round in 0..rounds {
+                        let held = cell.hold(index).expect("never emptied");
+                        assert_eq!(held.is_hazard(), index < OWNED);
+                        assert!(held.is_intact(), "a value changed under its reader");
+                        if round % 7 == 0 {
+                            let kept = held.into_arc();
+                            assert!(kept.is_intact());
+                        }
+                    }
+                })
+            })
+            .collect();
+        // Replaced for as long as any reader reads, and at least a few times.
+        let mut replacements = 0u64;
+        while replacements < 10 || reading.load(Ordering::SeqCst) > 0 {
+            replacements += 1;
+            drop(cell.swap(Some(Checked::new(replacements, &drops))));
+        }
+        for reader in readers {
+            reader.join().unwrap();
+        }
+        let replaced = usize::try_from(replacements).unwrap();
+        assert_eq!(
+            drops.load(Ordering::SeqCst),
+            replaced,
+            "every old one, once"
+        );
+        drop(cell);
+        assert_eq!(drops.load(Ordering::SeqCst), replaced + 1);
+    }
+}
