@@ -35,7 +35,7 @@ use std::ptr::{self, NonNull};
 
 use arc_swap::ArcSwapOption;
 
-use crate::lease::OWNED;
+use crate::lease::{OWNED, SHARED};
 use crate::sync::{Arc, AtomicPtr, Mutex, Ordering, lock, order_for_loom};
 
 /// The low bit of a hazard: its holder was given a reference count of the
@@ -50,9 +50,10 @@ pub(crate) struct HazardCell<T> {
     current: AtomicPtr<T>,
     /// The same value, for the other readers.
     shared: ArcSwapOption<T>,
-    /// One per lease, each set only by the thread holding the lease (a
-    /// writer only marks one [`OWED`]).
-    hazards: [Hazard<T>; OWNED],
+    /// One per lease index, each claimed (from null) by one thread at a
+    /// time: a thread with that lease, or one of the threads sharing a
+    /// shared index. (A writer only marks one [`OWED`].)
+    hazards: [Hazard<T>; OWNED + SHARED],
     /// Taken by writers, so that `current` and `shared` change together.
     replacing: Mutex<()>,
     /// Owns an `Arc<T>`: sendable and shareable as one is.
@@ -97,17 +98,16 @@ impl<T> HazardCell<T> {
         }
     }
 
-    /// The value, held, for a thread with lease `index` (see
-    /// [`crate::lease::index`]): under its hazard if the index is owned
-    /// and the thread holds nothing of this cell yet, else through the
-    /// shared copy.
+    /// The value, held, for a thread with lease index `index` (see
+    /// [`crate::lease::index`]): under the index's hazard if it is free,
+    /// else through the shared copy. (It is taken when the thread holds a
+    /// value of this cell already, or, for a shared index, when another
+    /// thread sharing it does.)
     #[inline(always)]
     pub(crate) fn hold(&self, index: usize) -> Option<Held<'_, T>> {
         if let Some(hazard) = self.hazards.get(index) {
-            // Only this thread sets its hazard: null unless it holds a value
-            // of this cell already.
-            if hazard.0.load(Ordering::Relaxed).is_null() {
-                return hazard.hold(&self.current);
+            if let Ok(held) = hazard.hold(&self.current) {
+                return held;
             }
         }
         self.hold_shared()
@@ -200,32 +200,46 @@ impl<T> Drop for HazardCell<T> {
 }
 
 impl<T> Hazard<T> {
-    /// Reads `current` under this hazard, which is null.
+    /// Reads `current` under this hazard, claimed from null; `Err` if it
+    /// is taken.
     #[inline(always)]
-    fn hold<'a>(&'a self, current: &AtomicPtr<T>) -> Option<Held<'a, T>> {
-        let mut value = current.load(Ordering::Relaxed);
-        let mut announced = false;
-        while let Some(candidate) = NonNull::new(value) {
-            // Announced before the check, in one total order with the
-            // writers' swap of `current` and their look at the hazards:
-            // either the check sees a writer's change, or the writer sees
-            // this announcement (and pays it a count).
-            settle(self.0.swap(value, Ordering::SeqCst));
-            announced = true;
+    fn hold<'a>(&'a self, current: &AtomicPtr<T>) -> Result<Option<Held<'a, T>>, Taken> {
+        let Some(mut value) = NonNull::new(current.load(Ordering::Relaxed)) else {
+            return Ok(None);
+        };
+        // Claimed and announced at once, before the check, in one total
+        // order with the writers' swap of `current` and their look at the
+        // hazards: either the check sees a writer's change, or the writer
+        // sees this announcement (and pays it a count).
+        if self
+            .0
+            .compare_exchange(
+                ptr::null_mut(),
+                value.as_ptr(),
+                Ordering::SeqCst,
+                Ordering::Relaxed,
+            )
+            .is_err()
+        {
+            return Err(Taken);
+        }
+        loop {
             order_for_loom();
             let now = current.load(Ordering::SeqCst);
-            if now == value {
-                return Some(Held {
-                    value: candidate,
+            if now == value.as_ptr() {
+                return Ok(Some(Held {
+                    value,
                     hazard: Some(self),
-                });
+                }));
             }
-            value = now;
+            // Changed since: announce the new value (the hazard is this
+            // hold's until it is cleared), or let go if there is none.
+            settle(self.0.swap(now, Ordering::SeqCst));
+            match NonNull::new(now) {
+                Some(now) => value = now,
+                None => return Ok(None),
+            }
         }
-        if announced {
-            settle(self.0.swap(ptr::null_mut(), Ordering::SeqCst));
-        }
-        None
     }
 
     /// A writer took `old` out of the cell: if this hazard holds it, gives
@@ -250,6 +264,10 @@ impl<T> Hazard<T> {
         }
     }
 }
+
+/// A hazard held by another hold: by the same thread (a send made from a
+/// callback of another), or by another thread sharing its index.
+struct Taken;
 
 /// Drops the count a hazard's previous value was owed, if it was.
 #[inline(always)]
@@ -506,6 +524,33 @@ mod loom_models {
             );
         });
     }
+
+    #[test]
+    fn two_threads_sharing_an_index_race_a_replacement() {
+        model(|| {
+            let lives = lives(2);
+            let cell = Arc::new(HazardCell::empty());
+            drop(cell.swap(Some(value(0, &lives))));
+            let readers: Vec<_> = (0..2)
+                .map(|_| {
+                    let (cell, lives) = (cell.clone(), lives.clone());
+                    loom::thread::spawn(move || {
+                        let held = cell.hold(OWNED).expect("never emptied");
+                        let id = read(&held, &lives);
+                        loom::thread::yield_now();
+                        assert_eq!(read(&held, &lives), id);
+                    })
+                })
+                .collect();
+            drop(cell.swap(Some(value(1, &lives))));
+            for reader in readers {
+                reader.join().unwrap();
+            }
+            assert_eq!(lives.drops.load(Ordering::SeqCst), 1);
+            drop(cell);
+            assert_eq!(lives.drops.load(Ordering::SeqCst), 2);
+        });
+    }
 }
 
 #[cfg(all(test, not(signal_dispatch_loom)))]
@@ -565,21 +610,27 @@ mod tests {
     }
 
     #[test]
-    fn a_second_hold_on_one_thread_and_a_hold_without_a_lease_go_through_the_copy() {
+    fn a_hold_whose_hazard_is_taken_goes_through_the_copy() {
         let value = Arc::new(1u64);
         let cell = cell_holding(&value);
+        // A send from a callback of another, on one thread; or two threads
+        // sharing a shared index.
         let outer = cell.hold(0).unwrap();
         let inner = cell.hold(0).unwrap();
-        let unleased = cell.hold(OWNED).unwrap();
-        assert!(outer.is_hazard() && !inner.is_hazard() && !unleased.is_hazard());
+        let first = cell.hold(OWNED).unwrap();
+        let second = cell.hold(OWNED).unwrap();
+        assert!(outer.is_hazard() && !inner.is_hazard());
+        assert!(first.is_hazard() && !second.is_hazard());
         assert_eq!(Arc::strong_count(&value), 5, "the copies hold counts");
-        drop((inner, unleased));
+        drop((inner, second));
         assert_eq!(Arc::strong_count(&value), 3);
-        drop(outer);
+        drop((outer, first));
         assert!(
             cell.hold(0).unwrap().is_hazard(),
             "the hazard is free again"
         );
+        assert!(cell.hold(OWNED).unwrap().is_hazard());
+        assert!(!cell.hold(usize::MAX).unwrap().is_hazard(), "no such index");
     }
 
     #[test]
@@ -657,8 +708,12 @@ mod tests {
         let drops = Arc::new(AtomicUsize::new(0));
         let cell = Arc::new(HazardCell::empty());
         drop(cell.swap(Some(Checked::new(0, &drops))));
-        let reading = Arc::new(AtomicUsize::new(OWNED + 1));
-        let readers: Vec<_> = (0..=OWNED)
+        // Every index once, and the first shared one by a second thread,
+        // which finds it taken at times.
+        let indices: Vec<usize> = (0..OWNED + SHARED).chain([OWNED]).collect();
+        let reading = Arc::new(AtomicUsize::new(indices.len()));
+        let readers: Vec<_> = indices
+            .into_iter()
             .map(|index| {
                 let (cell, reading) = (cell.clone(), reading.clone());
                 std::thread::spawn(move || {
@@ -673,7 +728,6 @@ mod tests {
                     let _done = Done(reading);
                     for round in 0..rounds {
                         let held = cell.hold(index).expect("never emptied");
-                        assert_eq!(held.is_hazard(), index < OWNED);
                         assert!(held.is_intact(), "a value changed under its reader");
                         if round % 7 == 0 {
                             let kept = held.into_arc();
