@@ -252,9 +252,10 @@
 //! Rust 1.85 (edition 2024).
 
 // Denied, not forbidden: `event` allows it for the event a send lends its
-// callbacks from its own stack frame (three items, each with its SAFETY
-// reason; tested under valgrind, Miri and AddressSanitizer, see
-// RELIABILITY.md).
+// callbacks from its own stack frame (three items), and `hazard` for the
+// cell a send reads its snapshot from under a hazard pointer; each item
+// with its SAFETY reason, tested under loom (the cell), valgrind, Miri and
+// AddressSanitizer (see RELIABILITY.md).
 #![deny(unsafe_code)]
 #![warn(
     missing_docs,

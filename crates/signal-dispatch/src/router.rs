@@ -9,7 +9,8 @@
 //! # How it is laid out
 //!
 //! - Readers (sends) take snapshots: the unfiltered slots are an
-//!   [`ArcSwap`]ed bucket; keyed and sender routes are buckets in lock-free
+//!   [`ArcSwap`]ed bucket (and, for sends naming no key or sender, a list
+//!   of them read under a hazard pointer: `crate::hazard`); keyed and sender routes are buckets in lock-free
 //!   concurrent maps ([`papaya`]), one bucket per key or sender address.
 //!   A bucket is a small immutable list replaced whole on each change
 //!   (copy-on-write), or, past a few dozen slots, a lock-free concurrent set
@@ -371,7 +372,8 @@ pub struct Router<T, K> {
     len: AtomicUsize,
     pruned: AtomicU64,
     /// The unfiltered slots as of a route version, reused by sends until
-    /// routes change (see [`Router::unfiltered_snapshot`]).
+    /// routes change (see [`Router::unfiltered_snapshot`]), each send
+    /// reading it under its thread's hazard.
     snapshot: HazardCell<Snapshot<T, K>>,
     #[cfg(signal_dispatch_loom)]
     publication: Mutex<()>,
