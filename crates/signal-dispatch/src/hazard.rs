@@ -1,5 +1,5 @@
-//! A shared, replaceable `Option<Arc<T>>` that a thread with a lease reads
-//! with one atomic swap and lets go of with another: [`HazardCell`].
+//! A shared, replaceable `Option<Arc<T>>` that a thread reads with one
+//! atomic read-modify-write and lets go of with another: [`HazardCell`].
 //!
 //! A send reads its signal's snapshot of callbacks for as long as it runs
 //! them. Read through an `ArcSwap`, that took two locked instructions (one
@@ -7,26 +7,29 @@
 //! [`Signal::drained`](crate::Signal::drained), a third. Here the read takes
 //! one and the let-go one, and the let-go also serves as the end's
 //! ordering with a task waiting for the signal to drain (see
-//! [`Counters::end_held`](crate::stats::Counters)): two in all.
+//! `Counters::end_holding`): two in all.
 //!
 //! # How
 //!
-//! Each lease ([`crate::lease`]) has a hazard: a pointer its thread alone
-//! sets. A reader with a lease announces the value it is about to read in
-//! its hazard (a sequentially consistent swap), then checks that the cell
-//! still holds it; if so, it reads it until it lets go (another swap, of
-//! null). A writer that takes a value out of the cell looks at every hazard
-//! after its own sequentially consistent swap: one of the two sees the
-//! other, so a reader either sees the change (and reads the new value) or
-//! is seen. A hazard seen holding the old value is given a reference count
-//! of its own, marked by its low bit ([`OWED`]), which the reader drops when
-//! it lets go: the writer never waits for a reader, and the value is freed
-//! as soon as the last one lets go, as with an `ArcSwap`. (The hand-over is
-//! `arc-swap`'s own scheme; what is ours is that the let-go doubles as the
-//! end of a send.)
+//! Each lease index ([`crate::lease`]) has a hazard: a pointer slot that
+//! one reader at a time claims from null. A reader announces the value it
+//! is about to read in its index's hazard (a sequentially consistent
+//! compare-exchange from null), then checks that the cell still holds it;
+//! if so, it reads it until it lets go (a swap back to null). A writer that
+//! takes a value out of the cell looks at every hazard after its own
+//! sequentially consistent swap: one of the two sees the other, so a reader
+//! either sees the change (and reads the new value) or is seen. A hazard
+//! seen holding the old value is given a reference count of its own, marked
+//! by its low bit ([`OWED`]), which the reader drops when it lets go: the
+//! writer never waits for a reader, and the value is freed as soon as the
+//! last one lets go, as with an `ArcSwap`. (The hand-over is `arc-swap`'s
+//! own scheme; what is ours is that the let-go doubles as the end of a
+//! send.)
 //!
-//! Threads without a lease, and a thread reading the cell again while it
-//! holds it (a send from a callback), read a copy of the value kept in an
+//! A thread with an owned lease is the only one to claim its hazard;
+//! threads sharing a shared index take turns. A reader that finds its
+//! hazard taken (a send from a callback of another, on one thread, or
+//! another thread sharing the index) reads a copy of the value kept in an
 //! `ArcSwapOption`, which writers update with the pointer, under a lock
 //! only writers take.
 
@@ -42,13 +45,13 @@ use crate::sync::{Arc, AtomicPtr, Mutex, Ordering, lock, order_for_loom};
 /// value it holds, to drop when it lets go.
 const OWED: usize = 1;
 
-/// A shared `Option<Arc<T>>`, read by threads with a lease under their
-/// hazard, without touching a reference count (see the [module](self)).
+/// A shared `Option<Arc<T>>`, read under a hazard, without touching a
+/// reference count (see the [module](self)).
 pub(crate) struct HazardCell<T> {
     /// The value as a reference count of its own (`Arc::into_raw`), or
-    /// null: what readers with a lease read.
+    /// null: what readers under a hazard read.
     current: AtomicPtr<T>,
-    /// The same value, for the other readers.
+    /// The same value, for readers whose hazard is taken.
     shared: ArcSwapOption<T>,
     /// One per lease index, each claimed (from null) by one thread at a
     /// time: a thread with that lease, or one of the threads sharing a
@@ -60,8 +63,8 @@ pub(crate) struct HazardCell<T> {
     _owns: PhantomData<Arc<T>>,
 }
 
-/// One lease's hazard, on a cache line (pair) of its own: the value its
-/// thread reads, possibly marked [`OWED`], or null.
+/// One lease index's hazard, on a cache line (pair) of its own: the value
+/// its reader reads, possibly marked [`OWED`], or null when unclaimed.
 #[repr(align(128))]
 struct Hazard<T>(AtomicPtr<T>);
 
@@ -74,9 +77,10 @@ struct Hazard<T>(AtomicPtr<T>);
 #[must_use = "a held value is let go of when this is dropped"]
 pub(crate) struct Held<'a, T> {
     value: NonNull<T>,
-    /// The current thread's hazard, which holds `value`; or none, and
+    /// The hazard this hold claimed, which holds `value`; or none, and
     /// `value` is a reference count of its own (`Arc::into_raw`). (Not
-    /// `Send`, by the pointer: the hazard is its thread's.)
+    /// `Send`, by the pointer: held for the span of a send, and let go of
+    /// on the thread that claimed it.)
     hazard: Option<&'a Hazard<T>>,
 }
 

@@ -28,7 +28,7 @@ const _: () = assert!((OWNED + SHARED).is_power_of_two() && OWNED < u64::BITS as
 /// needs a const constructor). Under loom every modelled thread runs on one
 /// thread of the process: no lease is taken there, and loom sees the
 /// read-modify-writes of shared places, unless a model gives its thread
-/// one ([`model_lease`]).
+/// one (`model_lease`, under loom only).
 #[inline(always)]
 pub(crate) fn index() -> usize {
     #[cfg(signal_dispatch_loom)]
