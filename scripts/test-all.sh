@@ -18,16 +18,16 @@ cargo test -q --lib --tests
 step "doctests (the crate docs and the README)"
 cargo test --doc
 
-step "loom models of the routing table (scripts/loom.sh, preemption bound 3)"
+step "loom models of the hazard cell and the routing table (scripts/loom.sh, preemption bound 3)"
 ./scripts/loom.sh
 
-step "valgrind memcheck over the tests of the lent event, the core's unsafe code (scripts/memcheck.sh)"
+step "valgrind memcheck over the tests of the core's unsafe code: the lent event and the hazard cell (scripts/memcheck.sh)"
 ./scripts/memcheck.sh
 
 step "AddressSanitizer and LeakSanitizer over the core's tests (scripts/sanitize.sh; skipped without nightly)"
 ./scripts/sanitize.sh
 
-step "Miri over the tests of the lent event (scripts/miri.sh; skipped without nightly and miri)"
+step "Miri over the tests of the lent event and the hazard cell (scripts/miri.sh; skipped without nightly and miri)"
 ./scripts/miri.sh
 
 step "the fuzz target against the reference model (scripts/fuzz.sh; skipped without nightly and cargo-fuzz)"
