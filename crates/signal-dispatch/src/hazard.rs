@@ -404,6 +404,18 @@ mod loom_models {
         })
     }
 
+    /// `values` tracked lives, and a cell holding the first value.
+    fn holding_the_first_of(values: usize) -> (std::sync::Arc<Lives>, Arc<HazardCell<Tracked>>) {
+        let lives = lives(values);
+        let cell = Arc::new(HazardCell::empty());
+        drop(cell.swap(Some(value(0, &lives))));
+        (lives, cell)
+    }
+
+    fn drops(lives: &Lives) -> usize {
+        lives.drops.load(Ordering::SeqCst)
+    }
+
     /// Reads what `held` holds, asserting it is alive (by its id alone: a
     /// value freed too early is not followed further).
     fn read(held: &Held<'_, Tracked>, lives: &Lives) -> usize {
@@ -439,9 +451,7 @@ mod loom_models {
     #[test]
     fn a_value_held_under_a_hazard_outlives_its_replacement() {
         model(|| {
-            let lives = lives(2);
-            let cell = Arc::new(HazardCell::empty());
-            drop(cell.swap(Some(value(0, &lives))));
+            let (lives, cell) = holding_the_first_of(2);
             let reader = {
                 let (cell, lives) = (cell.clone(), lives.clone());
                 loom::thread::spawn(move || {
@@ -455,26 +465,16 @@ mod loom_models {
             };
             drop(cell.swap(Some(value(1, &lives))));
             reader.join().unwrap();
-            assert_eq!(
-                lives.drops.load(Ordering::SeqCst),
-                1,
-                "the old value is freed"
-            );
+            assert_eq!(drops(&lives), 1, "the old value is freed");
             drop(cell);
-            assert_eq!(
-                lives.drops.load(Ordering::SeqCst),
-                2,
-                "and the new one with the cell"
-            );
+            assert_eq!(drops(&lives), 2, "and the new one with the cell");
         });
     }
 
     #[test]
     fn a_value_taken_out_of_a_hazard_for_a_task_is_kept_by_its_count() {
         model(|| {
-            let lives = lives(1);
-            let cell = Arc::new(HazardCell::empty());
-            drop(cell.swap(Some(value(0, &lives))));
+            let (lives, cell) = holding_the_first_of(1);
             let reader = {
                 let (cell, lives) = (cell.clone(), lives.clone());
                 loom::thread::spawn(move || {
@@ -489,16 +489,14 @@ mod loom_models {
             };
             drop(cell.swap(None));
             reader.join().unwrap();
-            assert_eq!(lives.drops.load(Ordering::SeqCst), 1);
+            assert_eq!(drops(&lives), 1);
         });
     }
 
     #[test]
     fn two_hazards_and_a_shared_read_race_a_replacement_and_a_clear() {
         model(|| {
-            let lives = lives(2);
-            let cell = Arc::new(HazardCell::empty());
-            drop(cell.swap(Some(value(0, &lives))));
+            let (lives, cell) = holding_the_first_of(2);
             let readers: Vec<_> = (0..2)
                 .map(|index| {
                     let (cell, lives) = (cell.clone(), lives.clone());
@@ -521,20 +519,14 @@ mod loom_models {
             for reader in readers {
                 reader.join().unwrap();
             }
-            assert_eq!(
-                lives.drops.load(Ordering::SeqCst),
-                2,
-                "both freed, once each"
-            );
+            assert_eq!(drops(&lives), 2, "both freed, once each");
         });
     }
 
     #[test]
     fn two_threads_sharing_an_index_race_a_replacement() {
         model(|| {
-            let lives = lives(2);
-            let cell = Arc::new(HazardCell::empty());
-            drop(cell.swap(Some(value(0, &lives))));
+            let (lives, cell) = holding_the_first_of(2);
             let readers: Vec<_> = (0..2)
                 .map(|_| {
                     let (cell, lives) = (cell.clone(), lives.clone());
@@ -550,9 +542,9 @@ mod loom_models {
             for reader in readers {
                 reader.join().unwrap();
             }
-            assert_eq!(lives.drops.load(Ordering::SeqCst), 1);
+            assert_eq!(drops(&lives), 1);
             drop(cell);
-            assert_eq!(lives.drops.load(Ordering::SeqCst), 2);
+            assert_eq!(drops(&lives), 2);
         });
     }
 }
