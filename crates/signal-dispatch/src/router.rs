@@ -10,8 +10,9 @@
 //!
 //! - Readers (sends) take snapshots: the unfiltered slots are an
 //!   [`ArcSwap`]ed bucket (and, for sends naming no key or sender, a list
-//!   of them read under a hazard pointer: `crate::hazard`); keyed and sender routes are buckets in lock-free
-//!   concurrent maps ([`papaya`]), one bucket per key or sender address.
+//!   of them read under a hazard pointer: `crate::hazard`); keyed and
+//!   sender routes are buckets in lock-free concurrent maps ([`papaya`]),
+//!   one bucket per key or sender address.
 //!   A bucket is a small immutable list replaced whole on each change
 //!   (copy-on-write), or, past a few dozen slots, a lock-free concurrent set
 //!   changed in place; either way a send never sees a half-made bucket, and
