@@ -184,24 +184,21 @@ impl Counters {
     /// as with [`ended`](Self::ended)'s read-modify-write, which this saves.
     #[inline(always)]
     pub(crate) fn end_holding<T>(&self, local: &Local<'_>, reached: usize, held: Held<'_, T>) {
+        if !(local.owned && held.is_hazard()) {
+            drop(held);
+            self.end_on(local, reached);
+            return;
+        }
         local.add(|s| &s.completed, reached as u64);
-        if local.owned && held.is_hazard() {
-            // The only writer. Released: a waiter that reads the end sees
-            // what the callbacks did before it.
-            let ended = &local.shard.ended;
-            ended.store(
-                ended.load(Ordering::Relaxed).wrapping_add(1),
-                Ordering::Release,
-            );
-            drop(held);
-        } else {
-            drop(held);
-            local.shard.ended.fetch_add(1, Ordering::SeqCst);
-        }
-        order_for_loom();
-        if self.waiters.load(Ordering::SeqCst) > 0 && self.in_flight_sum() == 0 {
-            self.idle.notify(usize::MAX);
-        }
+        // The only writer. Released: a waiter that reads the end sees what
+        // the callbacks did before it.
+        let ended = &local.shard.ended;
+        ended.store(
+            ended.load(Ordering::Relaxed).wrapping_add(1),
+            Ordering::Release,
+        );
+        drop(held);
+        self.wake_if_idle();
     }
 
     /// A send whose `reached` callbacks all run in `run`, on this thread,
@@ -222,8 +219,15 @@ impl Counters {
         // A read-modify-write even on an owned shard: it is one half of
         // the pairing with `idle` below.
         local.shard.ended.fetch_add(1, Ordering::SeqCst);
-        // Paired with `idle`: it announces itself before summing, we count
-        // the end before looking for it, so one of us sees the other.
+        self.wake_if_idle();
+    }
+
+    /// After a send's end is counted (and ordered before this look): wakes
+    /// the tasks waiting in [`idle`](Self::idle) if there are any and
+    /// nothing is in flight. Paired with `idle`, which announces itself
+    /// before summing: one of the two sees the other.
+    #[inline(always)]
+    fn wake_if_idle(&self) {
         order_for_loom();
         if self.waiters.load(Ordering::SeqCst) > 0 && self.in_flight_sum() == 0 {
             self.idle.notify(usize::MAX);
